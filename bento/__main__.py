@@ -1,0 +1,3 @@
+from bento.cli import main
+
+main()

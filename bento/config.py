@@ -1,0 +1,168 @@
+"""Typed configuration values: the ``@bento.service(...)`` settings and the error formatting shared by
+every user-written configuration (service decorator, bentofile).
+
+Each setting is defined once, here. Precedence, where a setting can come from several places, is:
+explicit argument (CLI flag) > environment variable (``BENTO_…``) > decorator / bentofile > default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bento.errors import InvalidConfig
+
+
+class Strict(BaseModel):
+    """Base for configuration sections: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Resources(Strict):
+    cpu: str | int | float | None = Field(None, description='CPU request, e.g. 2, "500m"')
+    memory: str | None = Field(None, description='Memory request, e.g. "512Mi", "4Gi"')
+    gpu: int = Field(0, ge=0, description="Number of GPUs; > 0 selects a CUDA base image")
+    gpu_type: str | None = Field(None, description='GPU model, e.g. "nvidia-tesla-t4"')
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu_from_str(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+class Traffic(Strict):
+    timeout: float = Field(60.0, gt=0, description="Seconds before a request is answered 504")
+    max_concurrency: int | None = Field(
+        None, gt=0, description="Requests in flight per service (all workers); excess gets 503"
+    )
+    concurrency: int | None = Field(None, gt=0, description="Target concurrency hint for autoscalers")
+    external_queue: bool = Field(False, description="Queue excess requests outside the service")
+
+
+class CORS(Strict):
+    enabled: bool = False
+    access_control_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+    access_control_allow_methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "OPTIONS"])
+    access_control_allow_headers: list[str] = Field(default_factory=lambda: ["*"])
+    access_control_allow_credentials: bool = False
+    access_control_max_age: int | None = None
+
+
+class HTTP(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=0, le=65535)
+    cors: CORS = Field(default_factory=CORS)
+    max_body_size: int = Field(100 * 1024 * 1024, gt=0, description="Bytes; larger bodies get 413")
+
+
+class Metrics(Strict):
+    enabled: bool = True
+    namespace: str = "bento"
+    duration_buckets: list[float] | None = None
+
+
+class AccessLog(Strict):
+    enabled: bool = True
+    request_content_length: bool = True
+    response_content_length: bool = True
+
+
+class Logging(Strict):
+    access: AccessLog = Field(default_factory=AccessLog)
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class EnvVar(Strict):
+    name: str
+    value: str | None = None
+
+
+WorkersSetting = int | Literal["cpu_count"]
+
+
+class ServiceConfig(Strict):
+    """Everything ``@bento.service(...)`` accepts. Every field is optional."""
+
+    name: str | None = Field(None, description="Service name; defaults to the class name")
+    resources: Resources = Field(default_factory=Resources)
+    traffic: Traffic = Field(default_factory=Traffic)
+    workers: WorkersSetting = Field(1, description='Worker processes, or "cpu_count"')
+    threads: int = Field(1, ge=1, description="Threads running sync APIs in each worker")
+    envs: list[EnvVar] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    http: HTTP = Field(default_factory=HTTP)
+    metrics: Metrics = Field(default_factory=Metrics)
+    logging: Logging = Field(default_factory=Logging)
+
+    @field_validator("workers")
+    @classmethod
+    def _positive_workers(cls, value: WorkersSetting) -> WorkersSetting:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("workers must be at least 1")
+        return value
+
+    def worker_count(self) -> int:
+        if self.workers == "cpu_count":
+            return os.cpu_count() or 1
+        return int(self.workers)
+
+
+def _keys_at(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
+    """The valid keys of the (nested) model at ``path``, or [] when the path leaves the models."""
+    current: Any = model
+    for part in path:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class inside ``annotation`` (``X``, ``X | None``, ``list[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel], where: str) -> str:
+    """Turn a pydantic error into lines that name each key and say how to fix it."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            valid = _keys_at(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+            prefix = ".".join(str(p) for p in loc[:-1])
+            if close:
+                hint = f"did you mean `{prefix + '.' if prefix else ''}{close[0]}`?"
+            else:
+                hint = "valid keys here: " + ", ".join(f"`{k}`" for k in valid)
+            lines.append(f"unknown key `{dotted}` in {where}; {hint}")
+        else:
+            got = err.get("input")
+            shown = repr(got) if not isinstance(got, dict) else "a mapping"
+            lines.append(f"`{dotted}` in {where}: {err['msg']} (got {shown})")
+    return "\n".join(lines)
+
+
+def parse_config(model: type[Strict], data: Any, where: str) -> Any:
+    """Validate ``data`` against ``model`` or raise :class:`InvalidConfig` with a readable message."""
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        raise InvalidConfig(describe_validation_error(exc, model, where)) from None

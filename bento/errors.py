@@ -1,0 +1,31 @@
+"""Public exception types. The tree (drawn in ``bento.store.errors``) has one root, :class:`BentoError`."""
+
+from __future__ import annotations
+
+from bento.store.errors import (
+    AlreadyExists,
+    BentoError,
+    BuildError,
+    ContainerizeError,
+    IntegrityError,
+    InvalidArgument,
+    InvalidConfig,
+    NotFound,
+    RemoteError,
+    ServiceUnavailable,
+    UnsafePath,
+)
+
+__all__ = [
+    "AlreadyExists",
+    "BentoError",
+    "BuildError",
+    "ContainerizeError",
+    "IntegrityError",
+    "InvalidArgument",
+    "InvalidConfig",
+    "NotFound",
+    "RemoteError",
+    "ServiceUnavailable",
+    "UnsafePath",
+]

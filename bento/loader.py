@@ -1,0 +1,109 @@
+"""Find and import the service a user names: ``file.py:Class``, ``module:Class``, ``module`` or a
+directory whose bentofile names one. Service files written for BentoML (``import bentoml``) load
+unchanged: when the real ``bentoml`` is not installed, the name is an alias of ``bento``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Sequence
+
+from bento.errors import InvalidArgument, NotFound
+from bento.services import Service
+
+
+class _BentomlAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serve ``bentoml`` and ``bentoml.X`` as the modules ``bento`` and ``bento.X``."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
+        if fullname != "bentoml" and not fullname.startswith("bentoml."):
+            return None
+        real = "bento" + fullname[len("bentoml"):]
+        if importlib.util.find_spec(real) is None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=fullname == "bentoml")
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return importlib.import_module("bento" + spec.name[len("bentoml"):])
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
+
+
+def install_bentoml_alias() -> None:
+    """Make ``import bentoml`` give ``bento``, unless the real BentoML is importable."""
+    if any(isinstance(f, _BentomlAlias) for f in sys.meta_path):
+        return
+    if "bentoml" in sys.modules or importlib.util.find_spec("bentoml") is not None:
+        return
+    sys.meta_path.append(_BentomlAlias())
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    if not path.is_file():
+        raise NotFound(f"service file {path} does not exist")
+    directory = str(path.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    module_name = path.stem
+    existing = sys.modules.get(module_name)
+    if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path:
+        return existing
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _pick(module: ModuleType, attr: str | None, where: str) -> Service[Any]:
+    if attr:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                raise NotFound(f"{where} has no attribute {attr!r}")
+        if not isinstance(obj, Service):
+            raise InvalidArgument(f"{where}:{attr} is not a service; decorate the class with @bento.service")
+        return obj
+    services = [v for v in vars(module).values() if isinstance(v, Service)]
+    if not services:
+        raise NotFound(f"{where} defines no @bento.service class")
+    # The entry service is the one no other service in the module depends on.
+    used = {id(d.on) for s in services for d in s.dependencies.values() if d.on is not None}
+    roots = [s for s in services if id(s) not in used]
+    if len(roots) != 1:
+        names = ", ".join(s.inner.__name__ for s in roots)
+        raise InvalidArgument(f"{where} defines several entry services ({names}); name one as {where}:Class")
+    return roots[0]
+
+
+def import_service(target: str, working_dir: str | Path | None = None) -> Service[Any]:
+    """Import the service named by ``target`` (relative paths and modules resolve from ``working_dir``)."""
+    install_bentoml_alias()
+    base = Path(working_dir or ".").resolve()
+    module_part, _, attr = target.partition(":")
+    if str(base) not in sys.path:
+        sys.path.insert(0, str(base))
+    if module_part.endswith(".py") or "/" in module_part:
+        module = _import_file(base / module_part)
+    else:
+        try:
+            module = importlib.import_module(module_part)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_part or module_part.startswith(f"{exc.name}."):
+                raise NotFound(f"cannot import {module_part!r} from {base}: no such module or file") from None
+            raise
+    return _pick(module, attr or None, module_part)

@@ -1,0 +1,189 @@
+"""From a Python signature to typed request and response descriptions.
+
+The input of an API is a pydantic model with one field per parameter (the JSON body is an object of the
+named parameters). ``numpy.ndarray`` annotations get a schema that reads nested JSON lists and writes them
+back; ``pathlib.Path`` and ``bytes`` parameters make the request multipart/form-data. The output kind
+decides the response: ``text`` (str), ``file`` (Path), ``bytes``, ``stream`` (generators) or ``json``.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, create_model
+from pydantic_core import core_schema
+
+from bento.context import Context
+from bento.validators import ContentType
+
+OutputKind = Literal["json", "text", "file", "bytes", "stream"]
+InputKind = Literal["json", "multipart"]
+CONTEXT_NAMES = ("ctx", "context")
+
+
+class NDArray:
+    """pydantic hooks for ``numpy.ndarray``: nested lists in, nested lists out (JSON mode)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        def to_array(value: Any) -> Any:
+            import numpy as np
+
+            if isinstance(value, np.ndarray):
+                return value
+            try:
+                return np.asarray(value)
+            except ValueError as exc:  # ragged nesting
+                raise ValueError(f"not a rectangular array: {exc}") from None
+
+        def to_list(value: Any) -> Any:
+            return value.tolist()
+
+        return core_schema.no_info_plain_validator_function(
+            to_array,
+            serialization=core_schema.plain_serializer_function_ser_schema(to_list, when_used="json"),
+        )
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return {"type": "array", "items": {}, "description": "an n-dimensional array as nested lists"}
+
+
+def _is_ndarray(tp: Any) -> bool:
+    return getattr(tp, "__module__", "") == "numpy" and getattr(tp, "__name__", "") == "ndarray"
+
+
+def normalize(annotation: Any) -> Any:
+    """Rewrite an annotation so pydantic understands numpy arrays (recursively through containers)."""
+    if _is_ndarray(annotation) or _is_ndarray(typing.get_origin(annotation)):
+        return Annotated[annotation, NDArray()]
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        base, *meta = typing.get_args(annotation)
+        if _is_ndarray(base) or _is_ndarray(typing.get_origin(base)):
+            return Annotated[(base, NDArray(), *meta)]  # type: ignore[return-value]
+        return Annotated[(normalize(base), *meta)]  # type: ignore[return-value]
+    if origin in (list, dict, tuple, typing.Union, collections.abc.Sequence, collections.abc.Mapping):
+        args = tuple(normalize(a) for a in typing.get_args(annotation))
+        if origin is typing.Union:
+            return typing.Union[args]  # type: ignore[return-value]
+        return origin[args] if len(args) > 1 else origin[args[0]]
+    import types
+
+    if isinstance(annotation, types.UnionType):
+        return typing.Union[tuple(normalize(a) for a in typing.get_args(annotation))]  # type: ignore[return-value]
+    return annotation
+
+
+def strip_annotated(annotation: Any) -> tuple[Any, list[Any]]:
+    """``Annotated[X, m1, m2]`` → (X, [m1, m2]); anything else → (annotation, [])."""
+    if typing.get_origin(annotation) is Annotated:
+        base, *meta = typing.get_args(annotation)
+        return base, list(meta)
+    return annotation, []
+
+
+def _is_file_type(annotation: Any) -> bool:
+    base, _ = strip_annotated(annotation)
+    if typing.get_origin(base) in (list, collections.abc.Sequence):
+        base, _ = strip_annotated(typing.get_args(base)[0])
+    return base in (Path, bytes) or (isinstance(base, type) and issubclass(base, Path))
+
+
+def is_context_param(name: str, annotation: Any) -> bool:
+    base, _ = strip_annotated(annotation)
+    if base is Context:
+        return True
+    return name in CONTEXT_NAMES and base in (inspect.Parameter.empty, Any)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    annotation: Any
+    default: Any
+    is_file: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Everything the server, the client generator and the builder need to know about one API."""
+
+    params: tuple[Param, ...]
+    context_param: str | None
+    input_model: type[BaseModel]
+    input_kind: InputKind
+    output_annotation: Any
+    output_kind: OutputKind
+    output_content_type: str | None
+    output_adapter: TypeAdapter[Any]
+
+
+def _output_kind(func: Callable[..., Any], annotation: Any) -> tuple[OutputKind, Any, str | None]:
+    base, meta = strip_annotated(annotation)
+    content_type = next((m.content_type for m in meta if isinstance(m, ContentType)), None)
+    origin = typing.get_origin(base)
+    is_gen = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+    if is_gen or origin in (
+        collections.abc.Generator,
+        collections.abc.AsyncGenerator,
+        collections.abc.Iterator,
+        collections.abc.AsyncIterator,
+    ):
+        item = typing.get_args(base)[0] if typing.get_args(base) else Any
+        return "stream", item, content_type
+    if base is str:
+        return "text", base, content_type or "text/plain"
+    if isinstance(base, type) and issubclass(base, Path):
+        return "file", base, content_type
+    if base is bytes:
+        return "bytes", base, content_type or "application/octet-stream"
+    return "json", annotation, content_type or "application/json"
+
+
+def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
+    """Read ``func``'s signature (the first parameter is ``self``) into a :class:`Signature`."""
+    sig = inspect.signature(func)
+    hints = typing.get_type_hints(func, include_extras=True)
+    params: list[Param] = []
+    context_param = None
+    fields: dict[str, Any] = {}
+    for index, (name, p) in enumerate(sig.parameters.items()):
+        if index == 0 and name in ("self", "cls"):
+            continue
+        annotation = hints.get(name, p.annotation)
+        if is_context_param(name, annotation):
+            context_param = name
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"API {func.__qualname__}: *args/**kwargs parameters are not supported")
+        if annotation is p.empty:
+            annotation = Any
+        default = ... if p.default is p.empty else p.default
+        params.append(Param(name, annotation, default, _is_file_type(annotation)))
+        fields[name] = (normalize(annotation), default)
+    model = create_model(  # type: ignore[call-overload]
+        model_name,
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
+    )
+    ret = hints.get("return", sig.return_annotation)
+    if ret is inspect.Signature.empty:
+        ret = Any
+    kind, out_ann, content_type = _output_kind(func, ret)
+    adapter: TypeAdapter[Any] = TypeAdapter(
+        normalize(out_ann), config=ConfigDict(arbitrary_types_allowed=True)
+    ) if kind in ("json", "stream") else TypeAdapter(Any)
+    return Signature(
+        params=tuple(params),
+        context_param=context_param,
+        input_model=model,
+        input_kind="multipart" if any(p.is_file for p in params) else "json",
+        output_annotation=ret,
+        output_kind=kind,
+        output_content_type=content_type,
+        output_adapter=adapter,
+    )

@@ -1,0 +1,278 @@
+"""The service data model: ``@bento.service``, ``@bento.api``, ``bento.depends`` and lifecycle hooks.
+
+These objects only describe; serving them is the runtime's job and bundling them the builder's. Both read
+:class:`Service` (its ``config``, ``apis``, ``dependencies``, ``models`` and hooks) and nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar, overload
+
+from bento.config import ServiceConfig, parse_config
+from bento.errors import InvalidConfig
+from bento.schema import Signature, inspect_api
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ROUTE = re.compile(r"^/[A-Za-z0-9._~/{}-]*$")
+_HOOK_ATTR = "__bento_hook__"
+
+
+@dataclass
+class APIMethod:
+    """One ``@bento.api`` method. Accessed on an instance it is the plain bound method."""
+
+    func: Callable[..., Any]
+    name: str
+    route: str
+    input_spec: Any = None
+    output_spec: Any = None
+    batchable: bool = False
+    batch_dim: int | tuple[int, int] = 0
+    max_batch_size: int = 100
+    max_latency_ms: int = 60_000
+    _signature: Signature | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        functools.update_wrapper(self, self.func)  # type: ignore[arg-type]
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.func) or inspect.isasyncgenfunction(self.func)
+
+    @property
+    def is_stream(self) -> bool:
+        return self.signature.output_kind == "stream"
+
+    @property
+    def signature(self) -> Signature:
+        if self._signature is None:
+            model_name = "".join(part.capitalize() for part in self.name.split("_")) + "Input"
+            self._signature = inspect_api(self.func, model_name)
+        return self._signature
+
+    @property
+    def input_batch_dim(self) -> int:
+        return self.batch_dim[0] if isinstance(self.batch_dim, tuple) else self.batch_dim
+
+    @property
+    def output_batch_dim(self) -> int:
+        return self.batch_dim[1] if isinstance(self.batch_dim, tuple) else self.batch_dim
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.func.__get__(instance, owner)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+
+@overload
+def api(func: F, /) -> F: ...
+@overload
+def api(
+    *,
+    route: str | None = None,
+    name: str | None = None,
+    input_spec: Any = None,
+    output_spec: Any = None,
+    batchable: bool = False,
+    batch_dim: int | tuple[int, int] = 0,
+    max_batch_size: int = 100,
+    max_latency_ms: int = 60_000,
+) -> Callable[[F], F]: ...
+def api(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Mark a service method as an HTTP API (POST ``/<method name>`` unless ``route`` says otherwise)."""
+    allowed = {"route", "name", "input_spec", "output_spec", "batchable", "batch_dim", "max_batch_size",
+               "max_latency_ms"}
+    unknown = set(options) - allowed
+    if unknown:
+        import difflib
+
+        key = sorted(unknown)[0]
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else f"; valid options: {', '.join(sorted(allowed))}"
+        raise InvalidConfig(f"unknown option `{key}` in @bento.api{hint}")
+
+    def wrap(fn: Callable[..., Any]) -> APIMethod:
+        name = options.get("name") or fn.__name__
+        route = options.get("route") or f"/{name}"
+        if not route.startswith("/"):
+            route = "/" + route
+        if not _ROUTE.match(route):
+            raise InvalidConfig(f"@bento.api route {route!r} of {fn.__qualname__} is not a valid URL path")
+        max_batch_size = options.get("max_batch_size", 100)
+        max_latency_ms = options.get("max_latency_ms", 60_000)
+        if not isinstance(max_batch_size, int) or max_batch_size < 1:
+            raise InvalidConfig(f"@bento.api max_batch_size of {fn.__qualname__} must be a positive integer")
+        if not isinstance(max_latency_ms, (int, float)) or max_latency_ms <= 0:
+            raise InvalidConfig(f"@bento.api max_latency_ms of {fn.__qualname__} must be a positive number")
+        batch_dim = options.get("batch_dim", 0)
+        if not (isinstance(batch_dim, int) or (isinstance(batch_dim, tuple) and len(batch_dim) == 2)):
+            raise InvalidConfig(f"@bento.api batch_dim of {fn.__qualname__} must be an int or a pair of ints")
+        return APIMethod(
+            func=fn,
+            name=name,
+            route=route,
+            input_spec=options.get("input_spec"),
+            output_spec=options.get("output_spec"),
+            batchable=bool(options.get("batchable", False)),
+            batch_dim=batch_dim,
+            max_batch_size=max_batch_size,
+            max_latency_ms=int(max_latency_ms),
+        )
+
+    return wrap(func) if func is not None else wrap
+
+
+def _hook(kind: str) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        target = fn.__func__ if isinstance(fn, (staticmethod, classmethod)) else fn
+        setattr(target, _HOOK_ATTR, kind)
+        return fn
+
+    return mark
+
+
+def on_deployment(fn: F) -> F:
+    """Run once per ``bento serve`` in the supervisor, before any worker starts (no ``self``)."""
+    return _hook("deployment")(fn)
+
+
+def on_startup(fn: F) -> F:
+    """Run in each worker after ``__init__`` (sync or async)."""
+    return _hook("startup")(fn)
+
+
+def on_shutdown(fn: F) -> F:
+    """Run in each worker at graceful exit (sync or async)."""
+    return _hook("shutdown")(fn)
+
+
+class Dependency(Generic[T]):
+    """``bento.depends(OtherService)`` or ``bento.depends(url=...)``: a class attribute that resolves, per
+    instance, to something whose methods call the other service.
+
+    The resolver is installed by whoever runs the service (the runtime for ``bento serve``); without one,
+    the dependency is instantiated in this process (development mode and plain Python use).
+    """
+
+    resolver: Callable[[Dependency[Any]], Any] | None = None
+
+    def __init__(self, on: Service[T] | None = None, *, url: str | None = None) -> None:
+        if on is None and url is None:
+            raise InvalidConfig("bento.depends() needs a service or url=...")
+        if on is not None and not isinstance(on, Service):
+            raise InvalidConfig(f"bento.depends({on!r}): pass a class decorated with @bento.service")
+        self.on = on
+        self.url = url
+        self.attr_name: str | None = None
+        self._value: Any = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr_name = name
+
+    def resolve(self) -> Any:
+        if self._value is None:
+            resolver = Dependency.resolver
+            if resolver is not None:
+                self._value = resolver(self)
+            elif self.on is not None:
+                self._value = self.on()
+            else:
+                raise InvalidConfig(f"dependency on {self.url} needs the HTTP client (bento serve provides it)")
+        return self._value
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return self.resolve()
+
+
+def depends(on: Any = None, *, url: str | None = None) -> Any:
+    return Dependency(on, url=url)
+
+
+class Service(Generic[T]):
+    """A class decorated with ``@bento.service``. Calling it creates an instance of the user's class."""
+
+    def __init__(self, inner: type[T], config: ServiceConfig) -> None:
+        self.inner = inner
+        self.config = config
+        self.name = config.name or inner.__name__
+        self.apis: dict[str, APIMethod] = {}
+        self.dependencies: dict[str, Dependency[Any]] = {}
+        self.models: list[Any] = []
+        self.hooks: dict[str, list[Callable[..., Any]]] = {"deployment": [], "startup": [], "shutdown": []}
+        for klass in reversed(inner.__mro__):
+            for attr, value in vars(klass).items():
+                self._collect(attr, value)
+        routes: dict[str, str] = {}
+        for api_name, method in self.apis.items():
+            if method.route in routes:
+                raise InvalidConfig(
+                    f"service {self.name}: APIs `{routes[method.route]}` and `{api_name}` share the route "
+                    f"{method.route}; give one of them @bento.api(route=...)"
+                )
+            routes[method.route] = api_name
+        functools.update_wrapper(self, inner, updated=())  # type: ignore[arg-type]
+
+    def _collect(self, attr: str, value: Any) -> None:
+        if isinstance(value, APIMethod):
+            self.apis[value.name] = value
+        elif isinstance(value, Dependency):
+            self.dependencies[attr] = value
+        elif getattr(value, "__bento_model__", False):
+            self.models.append(value)
+        else:
+            target = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+            kind = getattr(target, _HOOK_ATTR, None)
+            if kind is not None:
+                self.hooks[kind].append(value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> T:
+        return self.inner(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"<bento.Service {self.name} ({self.inner.__module__}.{self.inner.__qualname__})>"
+
+    @property
+    def import_string(self) -> str:
+        return f"{self.inner.__module__}:{self.inner.__qualname__}"
+
+    def graph(self) -> list[Service[Any]]:
+        """This service and every service it depends on (in-process ones), each once, entry first."""
+        seen: dict[int, Service[Any]] = {}
+        stack: list[Service[Any]] = [self]
+        while stack:
+            svc = stack.pop(0)
+            if id(svc) in seen:
+                continue
+            seen[id(svc)] = svc
+            stack.extend(d.on for d in svc.dependencies.values() if d.on is not None and d.url is None)
+        return list(seen.values())
+
+
+@overload
+def service(inner: type[T], /) -> Service[T]: ...
+@overload
+def service(inner: None = None, /, **config: Any) -> Callable[[type[T]], Service[T]]: ...
+def service(inner: type[T] | None = None, /, **config: Any) -> Any:
+    """Declare a service; configuration keys are those of :class:`bento.config.ServiceConfig`."""
+
+    def wrap(cls: type[T]) -> Service[T]:
+        if not inspect.isclass(cls):
+            raise InvalidConfig(f"@bento.service decorates a class, not {cls!r}")
+        parsed = parse_config(ServiceConfig, config, f"@service config of {cls.__name__}")
+        return Service(cls, parsed)
+
+    return wrap(inner) if inner is not None else wrap
