@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, PydanticUserError, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, create_model
 from pydantic_core import core_schema
 
 from bento.context import Context
@@ -144,6 +144,13 @@ def _output_kind(func: Callable[..., Any], annotation: Any) -> tuple[OutputKind,
     return "json", annotation, content_type or "application/json"
 
 
+def _output_adapter(annotation: Any) -> TypeAdapter[Any]:
+    try:
+        return TypeAdapter(normalize(annotation), config=ConfigDict(arbitrary_types_allowed=True))
+    except PydanticUserError:  # models, dataclasses and TypedDicts carry their own config
+        return TypeAdapter(normalize(annotation))
+
+
 def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
     """Read ``func``'s signature (the first parameter is ``self``) into a :class:`Signature`."""
     sig = inspect.signature(func)
@@ -174,9 +181,7 @@ def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
     if ret is inspect.Signature.empty:
         ret = Any
     kind, out_ann, content_type = _output_kind(func, ret)
-    adapter: TypeAdapter[Any] = TypeAdapter(
-        normalize(out_ann), config=ConfigDict(arbitrary_types_allowed=True)
-    ) if kind in ("json", "stream") else TypeAdapter(Any)
+    adapter = _output_adapter(out_ann) if kind in ("json", "stream") else TypeAdapter(Any)
     return Signature(
         params=tuple(params),
         context_param=context_param,
