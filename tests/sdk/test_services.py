@@ -33,7 +33,7 @@ class Example:
         return float(np.linalg.norm(v))
 
     @bento.api
-    def upload(self, image: Annotated[Path, ContentType("image/*")], caption: str = "") -> Path:
+    def upload(self, image: Annotated[Path, ContentType("image/*")], caption: str = "") -> Annotated[Path, ContentType("image/png")]:
         return image
 
     @bento.api
@@ -79,7 +79,7 @@ def test_apis_routes_and_kinds() -> None:
     }
     assert apis["tokens"].is_async and not apis["echo"].is_async
     assert apis["norm"].signature.context_param == "ctx"
-    assert apis["upload"].signature.output_content_type == "image/*"
+    assert apis["upload"].signature.output_content_type == "image/png"
 
 
 def test_input_model_applies_defaults_and_validates_types() -> None:
