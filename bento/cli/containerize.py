@@ -1,0 +1,86 @@
+"""``bento containerize``: build a Docker image from a bento."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import click
+
+PROGRESS_CHOICES = ("auto", "plain", "quiet")  # bento.builder.containerize.PROGRESS_MODES (kept light here)
+_STEP = re.compile(r"^Step \d+/\d+ : ")
+
+
+class _Printer:
+    """Shows build output by ``--progress`` mode; keeps the last lines to replay on failure."""
+
+    def __init__(self, mode: str) -> None:
+        if mode == "auto":
+            mode = "steps" if sys.stderr.isatty() else "plain"
+        self.mode = mode
+
+    def __call__(self, line: str) -> None:
+        if self.mode == "plain":
+            click.echo(line, nl=False, err=True)
+        elif self.mode == "steps":
+            # On a terminal: one line per Dockerfile step plus whether the cache served it.
+            text = line.rstrip("\n")
+            if _STEP.match(text):
+                click.echo(text, err=True)
+            elif text.strip() == "---> Using cache":
+                click.echo("  (cached)", err=True)
+
+
+@click.command(
+    "containerize",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.argument("bento_tag", metavar="BENTO")
+@click.option("-t", "--image-tag", "image_tags", multiple=True, metavar="IMAGE[:TAG]",
+              help="Name and tag of the image; repeat for several. Default: <bento name>:<bento version>.")
+@click.option("--platform", default=None, metavar="OS/ARCH",
+              help="Target platform passed to the engine, e.g. linux/amd64.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
+              help="A Dockerfile build argument; repeat for several.")
+@click.option("--no-cache", is_flag=True, help="Rebuild every layer instead of reusing the engine's cache.")
+@click.option("--progress", type=click.Choice(PROGRESS_CHOICES), default="auto", show_default=True,
+              help="Build output: plain (every line), quiet (none), auto (one line per step on a "
+                   "terminal, plain otherwise).")
+@click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,
+              help="Print the result as text or as one JSON record.")
+def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | None,
+                 build_args: tuple[str, ...], no_cache: bool, progress: str, output: str) -> None:
+    """Build a container image from BENTO (a tag like iris_classifier:latest, or a bento directory).
+
+    The image holds the bento, its locked Python packages and the models it references; it runs
+    `bento serve` as a non-root user on port 3000 with a HEALTHCHECK on /readyz. The Docker engine
+    is the one `docker` uses: the local socket, or DOCKER_HOST when set.
+
+    \b
+    Examples:
+      bento containerize iris_classifier:latest
+      bento containerize iris_classifier:latest -t registry.local/iris:1.0 --progress plain
+      docker run --rm -p 3000:3000 iris_classifier:<version>
+    """
+    from bento.builder.containerize import containerize as build_image
+    from bento.builder.containerize import parse_build_args
+
+    args = parse_build_args(build_args)
+    printer = _Printer(progress)
+    if progress != "quiet":
+        click.echo(f"Building the image of {bento_tag} ...", err=True)
+    result = build_image(
+        bento_tag,
+        tags=image_tags,
+        platform=platform,
+        build_args=args,
+        no_cache=no_cache,
+        on_log=None if progress == "quiet" else printer,
+    )
+    if output == "json":
+        click.echo(json.dumps({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id,
+                               "size": result.size}))
+        return
+    click.echo(f"Built image {', '.join(result.tags)} ({result.id}) from bento {result.bento_tag}")
+    click.echo(f"Run it with: docker run --rm -p 3000:3000 {result.tags[0]}", err=True)
