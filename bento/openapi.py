@@ -1,0 +1,164 @@
+"""The OpenAPI 3.1 document of a service (served as ``/docs.json``): one POST operation per API with its
+request and response schemas, taken from the pydantic models derived from the method signatures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bento.schema import Signature
+from bento.services import APIMethod, Service
+
+REF = "#/components/schemas/{model}"
+ERROR_SCHEMA = {
+    "type": "object",
+    "title": "Error",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "the error type, e.g. ValidationError"},
+        "message": {"type": "string"},
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": ["string", "null"]}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Move pydantic's ``$defs`` into ``components.schemas`` (refs already point there)."""
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    return schema
+
+
+def _request_body(sig: Signature, components: dict[str, Any]) -> dict[str, Any]:
+    schema = _hoist(sig.input_model.model_json_schema(ref_template=REF), components)
+    if sig.input_kind == "json":
+        return {"required": bool(schema.get("required")),
+                "content": {"application/json": {"schema": schema}}}
+    properties = dict(schema.get("properties", {}))
+    encoding: dict[str, Any] = {}
+    for param in sig.params:
+        if not param.is_file:
+            continue
+        prop = properties.get(param.name, {})
+        is_list = prop.get("type") == "array"
+        media = _find_media(prop)
+        properties[param.name] = {"type": "array", "items": dict(BINARY)} if is_list else dict(BINARY)
+        if "title" in prop:
+            properties[param.name]["title"] = prop["title"]
+        if media:
+            encoding[param.name] = {"contentType": media}
+    form = {**schema, "properties": properties}
+    content: dict[str, Any] = {"schema": form}
+    if encoding:
+        content["encoding"] = encoding
+    return {"required": True, "content": {"multipart/form-data": content}}
+
+
+def _find_media(prop: dict[str, Any]) -> str | None:
+    if "contentMediaType" in prop:
+        return str(prop["contentMediaType"])
+    for key in ("items", "anyOf", "allOf"):
+        sub = prop.get(key)
+        for item in sub if isinstance(sub, list) else [sub] if isinstance(sub, dict) else []:
+            found = _find_media(item)
+            if found:
+                return found
+    return None
+
+
+def _response(sig: Signature, components: dict[str, Any]) -> dict[str, Any]:
+    kind = sig.output_kind
+    if kind == "json":
+        schema = _hoist(sig.output_adapter.json_schema(ref_template=REF), components)
+        content = {sig.output_content_type or "application/json": {"schema": schema}}
+    elif kind == "text":
+        content = {sig.output_content_type or "text/plain": {"schema": {"type": "string"}}}
+    elif kind == "bytes":
+        content = {sig.output_content_type or "application/octet-stream": {"schema": dict(BINARY)}}
+    elif kind == "file":
+        content = {sig.output_content_type or "application/octet-stream": {"schema": dict(BINARY)}}
+    else:
+        try:
+            item = _hoist(sig.output_adapter.json_schema(ref_template=REF), components)
+        except Exception:
+            item = {}
+        content = {
+            "text/event-stream": {"schema": {"type": "string", "description": "Server-Sent Events, one item "
+                                             "per `data:` event (send `Accept: text/event-stream`)"}},
+            sig.output_content_type or "text/plain": {"schema": {"type": "string", "description":
+                                                      "raw chunks as they are produced"}, "x-item": item},
+        }
+    return {"description": "Successful response", "content": content}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+
+
+def _operation(api: APIMethod, components: dict[str, Any]) -> dict[str, Any]:
+    sig = api.signature
+    operation: dict[str, Any] = {
+        "operationId": api.name,
+        "summary": api.name,
+        "tags": ["APIs"],
+        "responses": {
+            "200": _response(sig, components),
+            "400": _error("Invalid input (the field is named in `detail`)"),
+            "500": _error("The API raised an exception"),
+            "503": _error("Overloaded or not ready; retry after `Retry-After` seconds"),
+            "504": _error("The API did not answer within traffic.timeout"),
+        },
+        "x-bento-input-kind": sig.input_kind,
+        "x-bento-output-kind": sig.output_kind,
+    }
+    doc = (api.func.__doc__ or "").strip()
+    if doc:
+        operation["description"] = doc
+    if sig.params:
+        operation["requestBody"] = _request_body(sig, components)
+    else:
+        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {}, "additionalProperties": False}}}}
+    return operation
+
+
+def _probe(summary: str) -> dict[str, Any]:
+    return {"get": {"summary": summary, "tags": ["Infrastructure"], "responses": {
+        "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "503": _error("Not ready or not alive"),
+    }}}
+
+
+def openapi_document(service: Service[Any]) -> dict[str, Any]:
+    """A valid OpenAPI 3.1 document describing every API of ``service``."""
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for api in service.apis.values():
+        paths[api.route] = {"post": _operation(api, components)}
+    paths["/livez"] = _probe("Liveness: the worker answers")
+    paths["/readyz"] = _probe("Readiness: every worker finished __init__ and its startup hooks")
+    if service.config.metrics.enabled:
+        paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "tags": ["Infrastructure"], "responses": {
+            "200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {
+                "type": "string"}}}}}}}
+    info: dict[str, Any] = {"title": service.name, "version": "1.0.0"}
+    if service.config.description:
+        info["description"] = service.config.description
+    elif service.inner.__doc__:
+        info["description"] = service.inner.__doc__.strip()
+    return {
+        "openapi": "3.1.0",
+        "info": info,
+        "paths": paths,
+        "components": {"schemas": components},
+        "tags": [{"name": "APIs", "description": f"The APIs of {service.name} (all POST)"},
+                 {"name": "Infrastructure", "description": "Health and metrics"}],
+    }

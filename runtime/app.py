@@ -1,0 +1,263 @@
+"""The ASGI application of one worker: the service's APIs plus ``/livez``, ``/readyz``, ``/metrics``,
+``/docs.json`` and the interactive page at ``/``.
+
+``create_app(service, state)`` is all a server needs. The lifespan startup returns at once and creates the
+service instance in the background (``__init__`` in the API thread pool), so ``/livez`` answers while a
+model loads; ``/readyz`` turns 200 once ``__init__`` and the ``@on_startup`` hooks are done in every worker
+(``state.is_ready()``) and the instance's optional ``__is_ready__()`` agrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import logging
+from importlib import resources
+from typing import Any, Callable
+
+from bento.errors import InvalidConfig
+from bento.runtime import codec
+from bento.runtime.endpoint import APIEndpoint
+from bento.runtime.metrics import create_metrics
+from bento.runtime.state import ServingState
+from bento.services import Service
+
+logger = logging.getLogger("bento.server")
+ASGIApp = Callable[[Any, Any, Any], Any]
+RESERVED = ("/", "/livez", "/readyz", "/metrics", "/docs.json")
+STATIC_PREFIX = "/_bento/"
+_JSON = b"application/json"
+
+
+class Runtime:
+    """What the handlers of one app share: the service instance, the pool, the serving state."""
+
+    def __init__(self, service: Service[Any], state: ServingState, internal: bool) -> None:
+        self.service = service
+        self.config = service.config
+        self.state = state
+        self.internal = internal
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=service.config.threads,
+                                                          thread_name_prefix="bento-api")
+        self.user_state: dict[str, Any] = {}
+        self.instance: Any = None
+        self.started = False
+        self.startup_error: BaseException | None = None
+        self.endpoints: list[APIEndpoint] = []
+        self._init_task: asyncio.Task[None] | None = None
+
+    async def _call_hook(self, hook: Any) -> None:
+        bound = hook.__get__(self.instance, type(self.instance)) if hasattr(hook, "__get__") else hook
+        if inspect.iscoroutinefunction(bound):
+            await bound()
+            return
+        result = await asyncio.get_running_loop().run_in_executor(self.pool, bound)
+        if inspect.isawaitable(result):
+            await result
+
+    async def _start(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            self.instance = await loop.run_in_executor(self.pool, self.service)
+            for hook in self.service.hooks["startup"]:
+                await self._call_hook(hook)
+            for endpoint in self.endpoints:
+                endpoint.bind(self.instance)
+            self.started = True
+            self.state.mark_ready()
+            logger.info("service %s is ready", self.service.name)
+        except Exception as exc:
+            self.startup_error = exc
+            logger.exception("service %s failed to start", self.service.name)
+
+    def start(self) -> None:
+        self._init_task = asyncio.get_running_loop().create_task(self._start())
+
+    async def stop(self) -> None:
+        if self._init_task is not None and not self._init_task.done():
+            self._init_task.cancel()
+        elif self.instance is not None and self.startup_error is None:
+            for hook in self.service.hooks["shutdown"]:
+                try:
+                    await self._call_hook(hook)
+                except Exception:
+                    logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    async def probe(self, name: str) -> bool:
+        """The instance's optional ``__is_ready__`` / ``__is_alive__`` (sync or async); True if absent."""
+        check = getattr(self.instance, name, None)
+        if check is None:
+            return True
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        return bool(result)
+
+
+class BentoApp:
+    """The ASGI callable returned by :func:`create_app`."""
+
+    def __init__(self, service: Service[Any], state: ServingState, internal: bool) -> None:
+        self.service = service
+        self.runtime = Runtime(service, state, internal)
+        self.metrics = create_metrics(service.config.metrics)
+        self.routes: dict[str, ASGIApp] = {}
+        self._docs: bytes | None = None
+        self._static: dict[str, tuple[bytes, bytes]] = {}
+        for api in service.apis.values():
+            if api.route in RESERVED or api.route.startswith(STATIC_PREFIX):
+                raise InvalidConfig(
+                    f"API `{api.name}` of {service.name} uses the reserved route {api.route}; "
+                    f"choose another with @bento.api(route=...)"
+                )
+            endpoint = APIEndpoint(api, self.runtime)
+            self.runtime.endpoints.append(endpoint)
+            self.routes[api.route] = self.metrics.wrap(api.route, endpoint)
+        builtin: dict[str, ASGIApp] = {"/livez": self.livez, "/readyz": self.readyz, "/docs.json": self.docs,
+                                       "/": self.page}
+        if self.metrics.enabled:
+            builtin["/metrics"] = self.metrics_page
+        for route, handler in builtin.items():
+            self.routes[route] = _get_only(self.metrics.wrap(route, handler)) if route != "/metrics" \
+                else _get_only(handler)
+        for name, (content_type, _) in _static_files().items():
+            self.routes[STATIC_PREFIX + name] = _get_only(self.static)
+        self.entry: ASGIApp = self.route
+        cors = service.config.http.cors
+        if cors.enabled:
+            from starlette.middleware.cors import CORSMiddleware
+
+            self.entry = CORSMiddleware(
+                self.route, allow_origins=cors.access_control_allow_origins,
+                allow_methods=cors.access_control_allow_methods,
+                allow_headers=cors.access_control_allow_headers,
+                allow_credentials=cors.access_control_allow_credentials,
+                max_age=cors.access_control_max_age or 600,
+            )
+        from bento.runtime.access_log import wrap_access_log
+
+        self.entry = wrap_access_log(self.entry, service.config.logging.access)
+
+    @property
+    def startup_error(self) -> BaseException | None:
+        """Set when ``__init__`` or a startup hook raised; ``/livez`` then answers 503."""
+        return self.runtime.startup_error
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.entry(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        else:  # websockets are not served
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def route(self, scope: Any, receive: Any, send: Any) -> None:
+        handler = self.routes.get(scope["path"])
+        if handler is None:
+            await codec.send_error(send, 404, "NotFound", f"no route {scope['path']}; see /docs.json")
+            return
+        await handler(scope, receive, send)
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.runtime.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.runtime.stop()
+                finally:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def livez(self, scope: Any, receive: Any, send: Any) -> None:
+        rt = self.runtime
+        if rt.startup_error is not None:
+            error = rt.startup_error
+            await codec.send_error(send, 503, "StartupFailed", f"{type(error).__name__}: {error}")
+        elif rt.instance is not None and not await _safe_probe(rt, "__is_alive__"):
+            await codec.send_error(send, 503, "ServiceUnavailable", "__is_alive__() returned False")
+        else:
+            await codec.send_body(send, 200, _JSON, b'{"status":"alive"}', [])
+
+    async def readyz(self, scope: Any, receive: Any, send: Any) -> None:
+        rt = self.runtime
+        if rt.startup_error is not None:
+            reason = f"startup failed: {type(rt.startup_error).__name__}: {rt.startup_error}"
+        elif not rt.started:
+            reason = "this worker is still starting"
+        elif not rt.state.is_ready():
+            reason = "other workers are still starting"
+        elif not await _safe_probe(rt, "__is_ready__"):
+            reason = "__is_ready__() returned False"
+        else:
+            await codec.send_body(send, 200, _JSON, b'{"status":"ready"}', [])
+            return
+        await codec.send_error(send, 503, "ServiceUnavailable", f"not ready: {reason}",
+                               headers=[(b"retry-after", b"1")])
+
+    async def metrics_page(self, scope: Any, receive: Any, send: Any) -> None:
+        body, content_type = self.metrics.render()
+        await codec.send_body(send, 200, content_type.encode(), body, [])
+
+    async def docs(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._docs is None:
+            from bento.openapi import openapi_document
+
+            self._docs = json.dumps(openapi_document(self.service)).encode()
+        await codec.send_body(send, 200, _JSON, self._docs, [])
+
+    async def page(self, scope: Any, receive: Any, send: Any) -> None:
+        content_type, body = _static_files()["index.html"]
+        await codec.send_body(send, 200, content_type, body, [(b"cache-control", b"no-cache")])
+
+    async def static(self, scope: Any, receive: Any, send: Any) -> None:
+        content_type, body = _static_files()[scope["path"][len(STATIC_PREFIX):]]
+        await codec.send_body(send, 200, content_type, body, [(b"cache-control", b"no-cache")])
+
+
+def _get_only(handler: ASGIApp) -> ASGIApp:
+    async def get_only(scope: Any, receive: Any, send: Any) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await codec.send_error(send, 405, "MethodNotAllowed", f"{scope['path']} answers GET only",
+                                   headers=[(b"allow", b"GET, HEAD")])
+            return
+        await handler(scope, receive, send)
+
+    return get_only
+
+
+async def _safe_probe(rt: Runtime, name: str) -> bool:
+    try:
+        return await rt.probe(name)
+    except Exception:
+        logger.exception("%s raised", name)
+        return False
+
+
+_TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset=utf-8",
+          ".css": b"text/css; charset=utf-8", ".svg": b"image/svg+xml"}
+_STATIC_CACHE: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _static_files() -> dict[str, tuple[bytes, bytes]]:
+    """The files of ``runtime/static`` (shipped as package data), read once."""
+    if not _STATIC_CACHE:
+        folder = resources.files("bento.runtime") / "static"
+        for entry in folder.iterdir():
+            if entry.is_file() and not entry.name.startswith("."):
+                suffix = "." + entry.name.rsplit(".", 1)[-1]
+                _STATIC_CACHE[entry.name] = (_TYPES.get(suffix, b"application/octet-stream"),
+                                             entry.read_bytes())
+    return _STATIC_CACHE
+
+
+def create_app(service: Service[Any], state: ServingState, *, internal: bool = False) -> BentoApp:
+    """The ASGI app serving ``service`` in this process; ``internal=True`` for the private socket a caller
+    service uses (accepts and answers ``application/vnd.bento.pickle``, honours ``X-Bento-Timeout``)."""
+    return BentoApp(service, state, internal)

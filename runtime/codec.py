@@ -1,0 +1,263 @@
+"""Requests to keyword arguments and results to responses, in plain ASGI.
+
+Decoding: a JSON object of the named parameters (validated by the API's input model straight from the
+bytes), ``multipart/form-data`` for APIs with ``Path``/``bytes`` parameters (uploads are saved into the
+request's temporary directory), and, on the internal socket only, ``application/vnd.bento.pickle``.
+Encoding: ``str`` → ``text/plain``, ``bytes`` → ``application/octet-stream``, ``Path`` → the file with its
+content type, anything else JSON through the API's output adapter. Streams live in ``runtime/streaming``.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import pickle
+from pathlib import Path, PosixPath
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from bento.errors import BentoError, InvalidArgument
+from bento.schema import Signature, strip_annotated
+
+PICKLE_TYPE = "application/vnd.bento.pickle"
+JSON_TYPE = b"application/json"
+Headers = list[tuple[bytes, bytes]]
+
+
+class RequestInvalid(InvalidArgument):
+    """A request whose body does not fit the API; carries one entry per offending field."""
+
+    error_name = "ValidationError"
+
+    def __init__(self, message: str, detail: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class UnsupportedMediaType(BentoError):
+    http_status = 415
+
+
+class UploadedPath(PosixPath):
+    """A saved upload; remembers the media type the client declared (read by ``ContentType``)."""
+
+    content_type: str | None = None
+
+
+def error_body(error: str, message: str, detail: Any = None) -> bytes:
+    payload: dict[str, Any] = {"error": error, "message": message}
+    if detail is not None:
+        payload["detail"] = detail
+    return json.dumps(payload).encode()
+
+
+async def send_error(send: Any, status: int, error: str, message: str, detail: Any = None,
+                     headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    body = error_body(error, message, detail)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", JSON_TYPE), (b"content-length", str(len(body)).encode()), *headers],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def from_validation_error(exc: ValidationError) -> RequestInvalid:
+    detail = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = err["loc"]
+        field = ".".join(str(p) for p in loc) if loc else None
+        message = err["msg"]
+        if err["type"] == "json_invalid":
+            message = f"malformed JSON body: {err['ctx']['error']}" if "ctx" in err else "malformed JSON body"
+        elif err["type"] == "model_type" and not loc:
+            message = "the request body must be a JSON object of the API's named parameters"
+        elif err["type"] == "extra_forbidden":
+            message = "unknown field; not a parameter of this API"
+        detail.append({"field": field, "message": message})
+    first = detail[0] if detail else {"field": None, "message": "invalid request"}
+    summary = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    if len(detail) > 1:
+        summary += f" (and {len(detail) - 1} more)"
+    return RequestInvalid(summary, detail)
+
+
+class Decoder:
+    """Per-API request decoder, built once; ``decode`` runs per request."""
+
+    def __init__(self, signature: Signature, internal: bool) -> None:
+        self.model = signature.input_model
+        self.multipart = signature.input_kind == "multipart"
+        self.internal = internal
+        self.file_params = {p.name for p in signature.params if p.is_file}
+        self.bytes_params = {p.name for p in signature.params if _base(p.annotation) is bytes}
+        self.list_params = {p.name for p in signature.params if _is_list(p.annotation)}
+        self.text_params = {p.name for p in signature.params if _base(p.annotation) is str}
+
+    def decode_json(self, body: bytes) -> dict[str, Any]:
+        try:
+            return dict(self.model.model_validate_json(body or b"{}").__dict__)
+        except ValidationError as exc:
+            raise from_validation_error(exc) from None
+
+    def decode_data(self, data: Any) -> dict[str, Any]:
+        try:
+            return dict(self.model.model_validate(data).__dict__)
+        except ValidationError as exc:
+            raise from_validation_error(exc) from None
+
+    async def decode(self, content_type: str, body: bytes, request: Any, temp_dir: Any) -> dict[str, Any]:
+        """``request`` is a starlette Request whose body is ``body``; ``temp_dir()`` gives the upload dir."""
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media in ("", "application/json") or media.endswith("+json"):
+            return self.decode_json(body)
+        if media == PICKLE_TYPE:
+            if not self.internal:
+                raise UnsupportedMediaType(f"{PICKLE_TYPE} is only accepted between services")
+            try:
+                data = pickle.loads(body)
+            except Exception as exc:
+                raise RequestInvalid(f"unreadable pickle body: {exc}", []) from None
+            return self.decode_data(data)
+        if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            return self.decode_data(await self._form(request, temp_dir))
+        expected = "multipart/form-data" if self.multipart else "application/json"
+        raise UnsupportedMediaType(f"content type {media!r} is not supported; send {expected}")
+
+    async def _form(self, request: Any, temp_dir: Any) -> dict[str, Any]:
+        form = await request.form(max_files=10_000, max_fields=10_000)
+        try:
+            data: dict[str, Any] = {}
+            for index, (key, value) in enumerate(form.multi_items()):
+                if isinstance(value, str):
+                    item: Any = self._field(key, value)
+                elif key in self.bytes_params:
+                    item = await value.read()
+                else:
+                    item = await _save(value, temp_dir(), index)
+                if key in self.list_params:
+                    data.setdefault(key, []).append(item)
+                else:
+                    data[key] = item
+            return data
+        finally:
+            await form.close()
+
+    def _field(self, key: str, value: str) -> Any:
+        if key in self.text_params:
+            return value
+        if key in self.bytes_params:
+            return value.encode()
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+
+
+async def _save(upload: Any, directory: str, index: int) -> UploadedPath:
+    name = os.path.basename((upload.filename or "").replace("\\", "/")).strip() or "upload"
+    if name in (".", ".."):
+        name = "upload"
+    folder = os.path.join(directory, str(index))
+    os.makedirs(folder, exist_ok=True)
+    path = UploadedPath(folder, name)
+    with open(path, "wb") as out:
+        while chunk := await upload.read(1 << 20):
+            out.write(chunk)
+    declared = (upload.content_type or "").split(";")[0].strip()
+    if not declared or declared == "application/octet-stream":
+        declared = mimetypes.guess_type(name)[0] or declared or "application/octet-stream"
+    path.content_type = declared
+    return path
+
+
+def _base(annotation: Any) -> Any:
+    base, _ = strip_annotated(annotation)
+    return base
+
+
+def _is_list(annotation: Any) -> bool:
+    import typing
+
+    return typing.get_origin(_base(annotation)) in (list, tuple, set)
+
+
+def _fallback(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars under an ``Any`` annotation
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__} as JSON")
+
+
+class Encoder:
+    """Per-API result encoder for the non-stream kinds."""
+
+    def __init__(self, signature: Signature) -> None:
+        self.kind = signature.output_kind
+        self.adapter = signature.output_adapter
+        self.content_type = (signature.output_content_type or "").encode() or None
+
+    def to_json(self, value: Any) -> bytes:
+        return self.adapter.dump_json(value, fallback=_fallback)
+
+    def body(self, result: Any) -> tuple[bytes, bytes]:
+        """(content type, body) for every kind but ``file`` and ``stream``."""
+        kind = self.kind
+        if kind == "json":
+            return self.content_type or JSON_TYPE, self.to_json(result)
+        if kind == "text":
+            if not isinstance(result, str):
+                return JSON_TYPE, self.to_json(result)
+            ctype = self.content_type or b"text/plain"
+            if b"charset" not in ctype and ctype.startswith(b"text/"):
+                ctype += b"; charset=utf-8"
+            return ctype, result.encode()
+        if kind == "bytes":
+            if isinstance(result, (bytes, bytearray, memoryview)):
+                return self.content_type or b"application/octet-stream", bytes(result)
+            return JSON_TYPE, self.to_json(result)
+        raise AssertionError(kind)
+
+
+async def send_body(send: Any, status: int, content_type: bytes, body: bytes, extra: Headers) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if extra:
+        headers.extend(extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_file(scope: Any, receive: Any, send: Any, path: Any, content_type: str | None,
+                    status: int, extra: Headers) -> None:
+    from starlette.responses import FileResponse
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the API returned {path}, which is not a file")
+    media = content_type if content_type and "*" not in content_type else None
+    media = media or getattr(path, "content_type", None) or mimetypes.guess_type(path.name)[0]
+    response = FileResponse(path, status_code=status, media_type=media or "application/octet-stream",
+                            filename=path.name, content_disposition_type="inline")
+    response.raw_headers.extend(extra)
+    await response(scope, receive, send)
+
+
+def pickle_body(result: Any) -> bytes:
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def context_headers(response: Any) -> Headers:
+    """The headers and cookies an API set on ``ctx.response``."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items]
+    if response.cookies:
+        from starlette.responses import Response
+
+        holder = Response()
+        for c in response.cookies:
+            holder.set_cookie(c.key, c.value, max_age=c.max_age, expires=c.expires, path=c.path,
+                              domain=c.domain, secure=c.secure, httponly=c.httponly, samesite=c.samesite)
+        headers.extend((k, v) for k, v in holder.raw_headers if k == b"set-cookie")
+    return headers

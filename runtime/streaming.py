@@ -1,0 +1,157 @@
+"""Streaming responses for generator APIs: raw chunks, or Server-Sent Events when the client asks for
+``text/event-stream``.
+
+A sync generator advances in the API thread pool, one ``next`` per item; an async generator on the loop.
+A client that disconnects stops the generator (it is closed, so ``finally`` blocks in user code run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import typing
+from typing import Any, AsyncIterator, Callable
+
+from bento.schema import Signature, strip_annotated
+
+END = object()
+
+
+def _step(gen: Any) -> Any:
+    return next(gen, END)
+
+
+class ThreadedIterator:
+    """Drive a sync iterator from the event loop, each step in the thread pool, in the request's context."""
+
+    def __init__(self, start: Callable[[], Any], pool: concurrent.futures.Executor,
+                 context: contextvars.Context) -> None:
+        self._start: Callable[[], Any] | None = start
+        self._pool = pool
+        self._context = context
+        self._gen: Any = None
+        self.pending: concurrent.futures.Future[Any] | None = None
+
+    def _first(self) -> Any:
+        assert self._start is not None
+        self._gen = iter(self._start())
+        return next(self._gen, END)
+
+    async def next(self) -> Any:
+        if self._start is not None and self._gen is None:
+            fut = self._pool.submit(self._context.run, self._first)
+        else:
+            fut = self._pool.submit(self._context.run, _step, self._gen)
+        self.pending = fut
+        return await asyncio.wrap_future(fut)
+
+    def close(self) -> None:
+        """Close the generator once any running step has finished."""
+
+        def do_close(_: Any = None) -> None:
+            close = getattr(self._gen, "close", None)
+            if close is not None:
+                try:
+                    self._pool.submit(close)
+                except RuntimeError:  # pool already shut down
+                    pass
+
+        if self.pending is not None and not self.pending.done():
+            self.pending.add_done_callback(do_close)
+        else:
+            do_close()
+
+
+class AsyncStep:
+    """The same ``next``/``close`` surface over an async generator."""
+
+    def __init__(self, agen: Any) -> None:
+        self._agen = agen.__aiter__()
+        self.pending = None
+
+    async def next(self) -> Any:
+        return await anext(self._agen, END)
+
+    def close(self) -> None:
+        aclose = getattr(self._agen, "aclose", None)
+        if aclose is not None:
+            task = asyncio.get_running_loop().create_task(aclose())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class StreamEncoder:
+    """Per-API chunk framing; picks raw or SSE per request."""
+
+    def __init__(self, signature: Signature) -> None:
+        self.adapter = signature.output_adapter
+        base, _ = strip_annotated(signature.output_annotation)
+        args = typing.get_args(base)
+        item = strip_annotated(args[0])[0] if args else Any
+        if signature.output_content_type:
+            self.raw_type = signature.output_content_type.encode()
+        elif item is str:
+            self.raw_type = b"text/plain; charset=utf-8"
+        elif item is bytes:
+            self.raw_type = b"application/octet-stream"
+        else:
+            self.raw_type = b"application/x-ndjson"
+
+    def _json(self, item: Any) -> bytes:
+        from bento.runtime.codec import _fallback
+
+        return self.adapter.dump_json(item, fallback=_fallback)
+
+    def raw(self, item: Any) -> bytes:
+        if isinstance(item, str):
+            return item.encode()
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return bytes(item)
+        return self._json(item) + b"\n"
+
+    def sse(self, item: Any) -> bytes:
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            text = bytes(item).decode("utf-8", "replace")
+        elif isinstance(item, str):
+            text = item
+        else:
+            text = self._json(item).decode()
+        return "".join(f"data: {line}\n" for line in text.split("\n")).encode() + b"\n"
+
+
+async def send_stream(receive: Any, send: Any, first: Any, steps: Any, encode: Callable[[Any], bytes],
+                      content_type: bytes, status: int, extra: list[tuple[bytes, bytes]]) -> None:
+    """Send ``first`` and every following item of ``steps`` until END; stop if the client goes away."""
+    task = asyncio.current_task()
+    assert task is not None
+    streaming = [True]
+    gone = [False]
+
+    async def watch() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if streaming[0]:
+                    gone[0] = True
+                    task.cancel()
+                return
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    headers = [(b"content-type", content_type), (b"cache-control", b"no-cache"), *extra]
+    if content_type.startswith(b"text/event-stream"):
+        headers.append((b"x-accel-buffering", b"no"))
+    try:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        item = first
+        while item is not END:
+            await send({"type": "http.response.body", "body": encode(item), "more_body": True})
+            item = await steps.next()
+        streaming[0] = False
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except asyncio.CancelledError:
+        if not gone[0]:
+            raise
+        task.uncancel()  # the client left: not an error, nothing more to send
+    finally:
+        streaming[0] = False
+        watcher.cancel()
