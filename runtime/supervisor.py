@@ -1,0 +1,390 @@
+"""The process side of ``bento serve``: bind sockets once, fork workers, keep them alive, stop gracefully.
+
+One supervisor process per ``bento serve``:
+
+* it imports the user's service (through the ``load`` callable it is given), runs every
+  ``@bento.on_deployment`` hook of the graph exactly once, and binds the public TCP socket for the entry
+  service and a Unix socket ``<runtime_dir>/<name>.sock`` for each dependency service;
+* it forks ``workers`` worker processes per service (:mod:`bento.runtime.worker`); forking from a process
+  that already imported the service is what makes a worker ready in a fraction of a second;
+* a worker that dies is restarted with exponential back-off, and the event is logged with its exit code
+  or signal; its readiness and concurrency slots are reset in the shared region
+  (:class:`bento.runtime.state.SharedRegion`), and its live Prometheus gauges are dropped;
+* SIGTERM, SIGINT or SIGHUP stop it: the entry service's workers first (they stop accepting, finish
+  in-flight requests within the grace period and run shutdown hooks), then the dependencies; the
+  supervisor exits 0 and removes its private runtime directory;
+* with ``reload`` it polls the service's source files and re-executes itself on a change
+  (:mod:`bento.runtime.reload`), keeping the listening socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from bento.errors import InvalidArgument, InvalidConfig
+from bento.runtime import reload as reloading
+from bento.runtime.state import SharedRegion
+from bento.runtime.worker import STARTUP_FAILURE, WorkerSpec, run_worker
+from bento.services import Service
+
+logger = logging.getLogger("bento.serve")
+
+BACKOFF_START = 0.1  # seconds before the first restart of a worker that died
+BACKOFF_MAX = 10.0
+STABLE_AFTER = 10.0  # a worker that lived this long resets its back-off
+KILL_MARGIN = 5.0  # extra seconds after the grace period before stragglers are killed
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+@dataclass
+class ServeOptions:
+    """Settings from the command line or environment; ``None`` falls back to the service's config."""
+
+    host: str | None = None
+    port: int | None = None
+    workers: int | None = None
+    reload: bool = False
+    timeout_graceful_shutdown: float = 30.0
+    development: bool = False
+    watch_dir: Path | None = None
+
+
+@dataclass
+class Slot:
+    """One worker position of one service; its process comes and goes, the slot stays."""
+
+    service: Service[Any]
+    worker_id: int
+    sock: socket.socket
+    internal: bool
+    needs: list[str]
+    pid: int | None = None
+    started: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+    label: str = field(default="")
+
+
+def setup_logging() -> None:
+    """Log lines of the supervisor and (inherited through fork) of every worker; called by the CLI."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s [%(process)d] %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def describe_exit(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return f"was killed by signal {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def run_deployment_hooks(graph: list[Service[Any]]) -> None:
+    """Every ``@bento.on_deployment`` hook of the graph, dependencies first, in this process."""
+    for svc in reversed(graph):
+        for hook in svc.hooks["deployment"]:
+            if isinstance(hook, classmethod):
+                result = hook.__func__(svc.inner)
+            elif isinstance(hook, staticmethod):
+                result = hook.__func__()
+            else:
+                result = hook()
+            if inspect.isawaitable(result):
+                async def wait(awaitable: Any = result) -> Any:
+                    return await awaitable
+
+                asyncio.run(wait())
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise InvalidArgument(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    sock.setblocking(False)
+    return sock
+
+
+def bind_unix(path: str) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class Supervisor:
+    def __init__(self, load: Callable[[], Service[Any]], options: ServeOptions) -> None:
+        self.load = load
+        self.options = options
+        self.slots: list[Slot] = []
+        self.sockets: list[socket.socket] = []
+        self.runtime_dir = ""
+        self.stopping = False
+        self.exit_code = 0
+        self._by_pid: dict[int, Slot] = {}
+        self._ever_ready: set[str] = set()
+        self._announced = False
+        self._wake_r = self._wake_w = -1
+        self._pid = os.getpid()
+
+    # ---- entry point -------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until stopped; returns the process exit status."""
+        self.runtime_dir = tempfile.mkdtemp(prefix="bento-serve-")  # mode 0700
+        metrics_dir = os.path.join(self.runtime_dir, "metrics")
+        os.mkdir(metrics_dir, 0o700)
+        # Before anything imports prometheus_client: every worker writes its metrics to this directory.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        inherited = os.environ.pop(reloading.LISTEN_FD_ENV, None)
+        reloaded = os.environ.pop(reloading.RELOADED_ENV, None) is not None
+        public = socket.socket(fileno=int(inherited)) if inherited else None
+        try:
+            return self._run(public, reloaded)
+        finally:
+            self._close()
+
+    def _run(self, public: socket.socket | None, reloaded: bool) -> int:
+        opts = self.options
+        try:
+            entry = self.load()
+        except Exception:
+            if public is None or opts.watch_dir is None:
+                raise
+            # A reload picked up a broken edit: keep the port, show the error, wait for the next edit.
+            logger.error("cannot load the service after a change:\n%s", traceback.format_exc().rstrip())
+            self._wait_for_change_and_reexec(public)
+        config = entry.config
+        host = opts.host or config.http.host
+        port = opts.port if opts.port is not None else config.http.port
+        graph = [entry] if opts.development else entry.graph()
+        names = [svc.name for svc in graph]
+        if len(set(names)) != len(names):
+            raise InvalidConfig(f"services in one graph need distinct names (got {', '.join(names)}); "
+                                "set @bento.service(name=...)")
+        counts = {svc.name: (self._entry_workers(entry) if svc is entry else svc.config.worker_count())
+                  for svc in graph}
+        if not reloaded:
+            run_deployment_hooks(entry.graph())
+        if public is None:
+            public = bind_tcp(host, port)
+        self.sockets.append(public)
+        region = SharedRegion(counts, self.runtime_dir)
+        dependency_sockets: dict[str, str] = {}
+        for svc in graph[1:]:
+            path = os.path.join(self.runtime_dir, f"{svc.name}.sock")
+            self.sockets.append(bind_unix(path))
+            dependency_sockets[svc.name] = path
+        for index, svc in enumerate(graph):
+            needs = [] if opts.development else [s.name for s in svc.graph()[1:]]
+            for worker_id in range(counts[svc.name]):
+                label = f"worker {worker_id + 1}/{counts[svc.name]} of {svc.name}"
+                self.slots.append(Slot(svc, worker_id, self.sockets[index], index > 0, needs, label=label))
+        environ = dict(os.environ)
+
+        def fork(slot: Slot) -> None:
+            spec = WorkerSpec(slot.service, slot.worker_id, slot.sock, slot.internal, environ,
+                              opts.timeout_graceful_shutdown, dependency_sockets, slot.needs)
+            limit = slot.service.config.traffic.max_concurrency
+            self._fork(slot, spec, lambda: region.state(slot.service.name, slot.worker_id, limit, slot.needs))
+
+        self._install_signals()
+        for slot in self.slots:
+            fork(slot)
+        where = f"http://{'[' + host + ']' if ':' in host else host}:{public.getsockname()[1]}"
+        logger.info("serving %s on %s (%s)", entry.name, where,
+                    ", ".join(f"{n}: {c} worker{'s' if c > 1 else ''}" for n, c in counts.items()))
+        watcher = reloading.SourceWatcher(opts.watch_dir) if opts.reload and opts.watch_dir else None
+        while not self.stopping:
+            for signum in self._wait(0.05 if not self._announced else 0.5 if watcher else 1.0):
+                if signum in STOP_SIGNALS:
+                    logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
+                    self.stopping = True
+            self._reap(region)
+            now = time.monotonic()
+            for slot in self.slots:
+                if not self.stopping and slot.pid is None and slot.restart_at is not None and now >= slot.restart_at:
+                    fork(slot)
+            if not self._announced and all(region.ready(n) for n in counts):
+                self._announced = True
+                logger.info("ready: %s", where)
+            if watcher is not None and not self.stopping:
+                changed = watcher.changed()
+                if changed:
+                    logger.info("change detected in %s; reloading", ", ".join(changed[:5]))
+                    self._stop_workers(region, graph)
+                    self._reexec(public)
+        self._stop_workers(region, graph)
+        return self.exit_code
+
+    def _entry_workers(self, entry: Service[Any]) -> int:
+        if self.options.development:
+            return 1
+        if self.options.workers is not None:
+            return self.options.workers
+        return entry.config.worker_count()
+
+    # ---- processes ---------------------------------------------------------------------------
+    def _fork(self, slot: Slot, spec: WorkerSpec, state_factory: Callable[[], Any]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: drop the supervisor's plumbing, never return
+            signal.set_wakeup_fd(-1)
+            for fd in (self._wake_r, self._wake_w):
+                os.close(fd)
+            for sock in self.sockets:
+                if sock is not slot.sock:
+                    sock.close()
+            run_worker(spec, state_factory, self._pid)
+        slot.pid = pid
+        slot.started = time.monotonic()
+        slot.restart_at = None
+        self._by_pid[pid] = slot
+
+    def _reap(self, region: SharedRegion) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            slot = self._by_pid.pop(pid, None)
+            if slot is None:
+                continue
+            slot.pid = None
+            name = slot.service.name
+            if region.ready(name):
+                self._ever_ready.add(name)
+            region.reset(name, slot.worker_id)
+            self._forget_metrics(pid)
+            if self.stopping:
+                continue
+            lived = time.monotonic() - slot.started
+            code = os.waitstatus_to_exitcode(status)
+            if code == STARTUP_FAILURE and name not in self._ever_ready:
+                logger.error("%s (pid %d) failed to start (see the error above); stopping", slot.label, pid)
+                self.exit_code = 1
+                self.stopping = True
+                continue
+            slot.failures = 1 if lived >= STABLE_AFTER else slot.failures + 1
+            delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (slot.failures - 1))
+            slot.restart_at = time.monotonic() + delay
+            logger.warning("%s (pid %d) %s; restarting it in %.1fs", slot.label, pid, describe_exit(status), delay)
+
+    def _forget_metrics(self, pid: int) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+    def _stop_workers(self, region: SharedRegion, graph: list[Service[Any]]) -> None:
+        """SIGTERM the entry service's workers, wait for them, then the next service's, and so on."""
+        self.stopping = True
+        deadline = time.monotonic() + self.options.timeout_graceful_shutdown + KILL_MARGIN
+        for svc in graph:
+            group = [slot for slot in self.slots if slot.service is svc and slot.pid is not None]
+            for slot in group:
+                self._signal(slot, signal.SIGTERM)
+            while any(slot.pid is not None for slot in group) and time.monotonic() < deadline:
+                if signal.SIGINT in self._wait(0.05):  # a second Ctrl-C: do not wait any longer
+                    deadline = 0.0
+                self._reap(region)
+        for slot in self.slots:
+            if slot.pid is not None:
+                logger.warning("%s (pid %d) did not stop in time; killing it", slot.label, slot.pid)
+                self._signal(slot, signal.SIGKILL)
+        for pid in list(self._by_pid):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self._by_pid.clear()
+
+    @staticmethod
+    def _signal(slot: Slot, signum: int) -> None:
+        try:
+            if slot.pid is not None:
+                os.kill(slot.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    # ---- signals -----------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        signal.set_wakeup_fd(self._wake_w)
+        for signum in (*STOP_SIGNALS, signal.SIGCHLD):
+            signal.signal(signum, lambda *_: None)  # the wake-up fd carries the signal number
+
+    def _wait(self, timeout: float) -> list[int]:
+        """Sleep until a signal arrives or ``timeout`` passes; the signals received meanwhile."""
+        readable, _, _ = select.select([self._wake_r], [], [], timeout)
+        if not readable:
+            return []
+        try:
+            return list(os.read(self._wake_r, 512))
+        except BlockingIOError:
+            return []
+
+    # ---- reload and clean-up -----------------------------------------------------------------
+    def _wait_for_change_and_reexec(self, public: socket.socket) -> None:
+        assert self.options.watch_dir is not None
+        watcher = reloading.SourceWatcher(self.options.watch_dir)
+        self._install_signals()
+        while True:
+            if any(s in STOP_SIGNALS for s in self._wait(0.5)):
+                raise SystemExit(0)
+            if watcher.changed():
+                self._reexec(public)
+
+    def _reexec(self, public: socket.socket) -> None:
+        fd = public.fileno()
+        self.sockets = [s for s in self.sockets if s is not public]
+        self._close()
+        reloading.reexec(fd)
+
+    def _close(self) -> None:
+        if os.getpid() != self._pid:
+            return
+        if self._wake_w != -1:
+            signal.set_wakeup_fd(-1)
+            for signum in (*STOP_SIGNALS, signal.SIGCHLD):
+                signal.signal(signum, signal.SIG_DFL)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._wake_r = self._wake_w = -1
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
+        if self.runtime_dir:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+            self.runtime_dir = ""
+
+
+def serve(load: Callable[[], Service[Any]], options: ServeOptions) -> int:
+    """Run ``bento serve`` until it is stopped; returns the exit status. BentoErrors (a bad target, a port
+    in use, a failing deployment hook's own error) propagate to the CLI."""
+    return Supervisor(load, options).run()

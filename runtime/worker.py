@@ -1,0 +1,137 @@
+"""One worker process: uvicorn serving one service's ASGI app on a socket its supervisor bound.
+
+Workers are forked from the supervisor after it imported the user's service, so a worker starts with
+the service module (and bento's data model) already in memory and only imports the ASGI stack itself.
+:func:`run_worker` runs in the child right after ``fork`` and never returns.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from bento.runtime.state import ServingState
+    from bento.services import Service
+
+logger = logging.getLogger("bento.serve")
+
+# uvicorn's exit status when the application's lifespan startup failed (``__init__`` raised).
+STARTUP_FAILURE = 3
+
+DEPENDENCY_SOCKETS_ENV = "BENTO_DEPENDENCY_SOCKETS"
+
+
+@dataclass
+class WorkerSpec:
+    """Everything one worker needs; built by the supervisor before it forks."""
+
+    service: Service[Any]
+    worker_id: int
+    sock: socket.socket
+    internal: bool
+    environ: dict[str, str]
+    timeout_graceful_shutdown: float
+    dependency_sockets: dict[str, str] = field(default_factory=dict)
+    needs: list[str] = field(default_factory=list)
+
+
+def _raise_exit(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGTERM this worker if the supervisor dies without stopping it (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os._exit(0)
+
+
+def _apply_environment(spec: WorkerSpec) -> None:
+    os.environ.clear()
+    os.environ.update(spec.environ)
+    for var in spec.service.config.envs:
+        if var.value is not None:
+            os.environ.setdefault(var.name, var.value)  # the real environment wins (e.g. `docker run -e`)
+        elif var.name not in os.environ:
+            logger.warning("service %s declares env %s without a value and it is not set", spec.service.name,
+                           var.name)
+    if spec.dependency_sockets:
+        os.environ[DEPENDENCY_SOCKETS_ENV] = json.dumps(spec.dependency_sockets)
+
+
+def _install_remote(spec: WorkerSpec) -> None:
+    """Let ``bento.depends`` reach the other services over their Unix sockets, when that module exists."""
+    if not spec.dependency_sockets or importlib.util.find_spec("bento.runtime.remote") is None:
+        return
+    from bento.runtime import remote
+
+    remote.install(os.environ[DEPENDENCY_SOCKETS_ENV])
+
+
+def _serve(spec: WorkerSpec, state: ServingState) -> int:
+    import uvicorn
+
+    from bento.runtime.app import create_app
+
+    _install_remote(spec)
+    app = create_app(spec.service, state, internal=spec.internal)
+    config = spec.service.config
+    uv_config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=False,  # the app writes its own access log (``bento.access``) per ``logging.access``
+        log_config=None,  # the supervisor configured logging before forking; keep its format
+        log_level=config.logging.level,
+        timeout_graceful_shutdown=spec.timeout_graceful_shutdown,  # type: ignore[arg-type]
+        server_header=False,
+        proxy_headers=False,
+    )
+    if config.logging.level != "debug":  # uvicorn's start/stop chatter repeats what the supervisor logs
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    server = uvicorn.Server(uv_config)
+    try:
+        server.run(sockets=[spec.sock])
+    except SystemExit as exc:  # uvicorn exits 3 on a failed startup; our handler exits 0 on a signal
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def run_worker(spec: WorkerSpec, state_factory: Any, parent: int) -> NoReturn:
+    """Body of a freshly forked worker process; ends the process with the worker's exit status."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        # Until uvicorn installs its own handlers a stop request simply ends the worker; afterwards uvicorn
+        # restores these, re-raises the signal it handled, and the worker leaves with status 0.
+        signal.signal(signal.SIGTERM, _raise_exit)
+        signal.signal(signal.SIGINT, _raise_exit)
+        _die_with_parent(parent)
+        _apply_environment(spec)
+        code = _serve(spec, state_factory())
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
