@@ -8,6 +8,7 @@ upwards (``store/`` imports no other layer). ``bento.errors`` is the public face
     │   └── InvalidConfig         exit 2, HTTP 400   a bad @service config, bentofile key or setting
     ├── NotFound                  exit 3, HTTP 404   a model, bento or route that does not exist
     ├── AlreadyExists             exit 4, HTTP 409   a tag taken by different content
+    ├── InUse                     exit 4, HTTP 409   deleting an item that another stored item references
     ├── IntegrityError            exit 5, HTTP 500   stored files do not match their manifest
     ├── UnsafePath                exit 6, HTTP 400   a path or archive member escaping its root
     ├── BuildError                exit 7, HTTP 500   `bento build` could not produce a bento
@@ -52,6 +53,13 @@ class NotFound(BentoError):
 
 
 class AlreadyExists(BentoError):
+    exit_code = 4
+    http_status = 409
+
+
+class InUse(BentoError):
+    """Deleting an item that another stored item still references (a model packed in a bento)."""
+
     exit_code = 4
     http_status = 409
 

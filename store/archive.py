@@ -1,0 +1,187 @@
+"""Portable archives (``.bentomodel`` / ``.bento``): a tar, zstd-compressed by default (gzip readable).
+
+Layout: ``<kind>/<kind>.yaml`` then the item's files, sorted; a bento archive also holds the models it
+references under ``models/<name>/<version>/``. Entries carry uid/gid 0, empty owner names, fixed modes
+and ``SOURCE_DATE_EPOCH`` (or 0) as mtime, so the same item always exports to the same bytes.
+
+Reading never trusts a member: absolute paths, ``..``, links, devices and duplicates are refused, files
+are hashed while they are written into a private staging directory, and the caller publishes only after
+every manifest matched its content.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tarfile
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+from bento.store.errors import InvalidArgument, UnsafePath
+from bento.store.item import Item
+from bento.store.manifest import CHUNK, Progress
+from bento.store.paths import check_relpath, safe_join
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+GZIP_MAGIC = b"\x1f\x8b"
+COMPRESSIONS = ("zstd", "gzip", "none")
+DEFAULT_LEVEL = {"zstd": 3, "gzip": 6, "none": 0}
+
+
+def archive_mtime() -> int:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return 0
+    try:
+        return int(epoch)
+    except ValueError:
+        raise InvalidArgument(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
+
+
+class _HashingReader:
+    """Reads a file for tarfile while hashing it and reporting progress."""
+
+    def __init__(self, f: IO[bytes], progress: Progress | None) -> None:
+        self.f = f
+        self.h = hashlib.sha256()
+        self.progress = progress
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.f.read(n)
+        self.h.update(data)
+        if self.progress is not None and data:
+            self.progress(len(data))
+        return data
+
+
+def _entry(name: str, size: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info
+
+
+def write(out: IO[bytes], items: Iterable[tuple[str, Item]], *, compression: str = "zstd",
+          level: int | None = None, progress: Progress | None = None) -> None:
+    """Write ``(prefix, item)`` pairs as one deterministic archive, checking every file's sha256 on the way."""
+    from bento.store.errors import IntegrityError
+
+    if compression not in COMPRESSIONS:
+        raise InvalidArgument(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+    level = DEFAULT_LEVEL[compression] if level is None else level
+    mtime = archive_mtime()
+    sink: Any
+    if compression == "zstd":
+        import zstandard
+
+        sink = zstandard.ZstdCompressor(level=level, threads=-1).stream_writer(out, closefd=False)
+    elif compression == "gzip":
+        sink = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=0, filename="")
+    else:
+        sink = out
+    # mode "w" (not the "w|" stream mode, whose buffer copies grow quadratically with the write size)
+    with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = CHUNK
+        for prefix, item in items:
+            manifest = item.manifest_path.read_bytes()
+            tar.addfile(_entry(f"{prefix}/{item.manifest_name}", len(manifest), mtime), _BytesReader(manifest))
+            for f in sorted(item.files, key=lambda f: f["path"]):
+                path = item.path_of(f["path"])
+                with open(path, "rb") as fh:
+                    size = os.fstat(fh.fileno()).st_size
+                    if size != f["size"]:
+                        raise IntegrityError(f"{item.kind} {item.tag}: {f['path']} has {size} bytes, manifest says {f['size']}")
+                    reader = _HashingReader(fh, progress)
+                    tar.addfile(_entry(f"{prefix}/{f['path']}", size, mtime), reader)
+                if reader.h.hexdigest() != f["sha256"]:
+                    raise IntegrityError(f"{item.kind} {item.tag}: {f['path']} was altered (sha256 differs from "
+                                         "its manifest); not exported")
+    if sink is not out:
+        sink.close()
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self.data = memoryview(data)
+        self.pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self.data) if n < 0 else self.pos + n
+        chunk = bytes(self.data[self.pos:end])
+        self.pos += len(chunk)
+        return chunk
+
+
+def _decompressed(src: IO[bytes]) -> IO[bytes]:
+    head = src.read(4)
+    src.seek(0)
+    if head.startswith(ZSTD_MAGIC):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(src, read_size=CHUNK, closefd=False)  # type: ignore[return-value]
+    if head.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[return-value]
+    return src
+
+
+def _zstd_error() -> type[Exception]:
+    import zstandard
+
+    return zstandard.ZstdError  # type: ignore[no-any-return]
+
+
+def members(src: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]]:
+    """Yield each member with a reader for its data; refuse links, devices and unsafe names."""
+    stream = _decompressed(src)
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
+            for m in tar:
+                check_relpath(m.name, "archive member")
+                if m.issym() or m.islnk():
+                    raise UnsafePath(f"archive member {m.name!r} is a link (to {m.linkname!r}); "
+                                     "archives may hold regular files only")
+                if m.isdir():
+                    yield m, None
+                    continue
+                if not m.isreg():
+                    raise UnsafePath(f"archive member {m.name!r} is a device, fifo or other special file; refused")
+                yield m, tar.extractfile(m)
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, _zstd_error()) as exc:
+        from bento.store.errors import IntegrityError
+
+        raise IntegrityError(f"not a readable bento archive ({exc}); expected a tar compressed with zstd or gzip") from None
+    finally:
+        if stream is not src:
+            stream.close()
+
+
+def extract(src: IO[bytes], staging: Path, progress: Progress | None = None) -> dict[str, tuple[str, int]]:
+    """Unpack into ``staging`` (which must be empty); ``{member: (sha256, size)}`` for every file."""
+    seen: dict[str, tuple[str, int]] = {}
+    for m, reader in members(src):
+        rel = check_relpath(m.name, "archive member")
+        target = safe_join(staging, rel, what="archive member")
+        if reader is None:
+            continue
+        if rel in seen or target.exists():
+            raise UnsafePath(f"archive member {m.name!r} appears twice; refused")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        h = hashlib.sha256()
+        size = 0
+        with reader, open(target, "xb") as out:
+            while True:
+                chunk = reader.read(CHUNK)
+                if not chunk:
+                    break
+                h.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        seen[rel] = (h.hexdigest(), size)
+    return seen

@@ -1,0 +1,296 @@
+"""``ItemStore``: the versions of one kind of item (models or bentos) under ``<home>/<kind>s/``.
+
+Layout: ``<kind>s/<name>/<version>/`` (files + ``<kind>.yaml``), ``<kind>s/<name>/latest`` (the newest
+version, a one-line file) and ``<kind>s/<name>/.lock``. Items are staged under ``<home>/.tmp`` (same
+filesystem), published with one ``os.rename`` and ``latest`` is rewritten (``os.replace``) under the
+name's lock after the rename, so readers never see a partial item and ``latest`` never names one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from bento.store import manifest as _manifest
+from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound
+from bento.store.item import Item
+from bento.store.locking import file_lock
+from bento.store.paths import atomic_write, safe_join
+from bento.store.staging import Staged, check_staged_tree, materialize_links
+from bento.store.tags import LATEST, Tag, check_component, new_version
+
+TOOL_VERSION = "0.1.0"
+Referrers = Callable[[Item], list[str]]
+
+
+def creation_time(*, reproducible: bool) -> _dt.datetime:
+    """Now in UTC (``SOURCE_DATE_EPOCH`` instead when ``reproducible``)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH") if reproducible else None
+    if epoch:
+        try:
+            when = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc)
+        except ValueError:
+            raise InvalidArgument(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from None
+    else:
+        when = _dt.datetime.now(_dt.timezone.utc)
+    return when
+
+
+class ItemStore:
+    """Models (``kind="model"``) or bentos (``kind="bento"``) of one store home."""
+
+    def __init__(self, home: Path, kind: str, referrers: Referrers | None = None) -> None:
+        self.home = home
+        self.kind = kind
+        self.dir = home / f"{kind}s"
+        self.manifest_name = f"{kind}.yaml"
+        self._referrers = referrers
+
+    # ---- reading -------------------------------------------------------------------------------
+    def get(self, tag: str) -> Item:
+        """Resolve ``name``, ``name:latest``, ``name:version`` or a unique version prefix."""
+        parsed = Tag.parse(tag)
+        name_dir = self.dir / parsed.name
+        version = self._resolve(parsed, name_dir, tag)
+        return Item(self.kind, parsed.name, version, name_dir / version)
+
+    def exists(self, tag: str) -> bool:
+        try:
+            self.get(tag)
+        except NotFound:
+            return False
+        return True
+
+    def list(self, name: str | None = None) -> list[Item]:
+        """Every stored item (of one name if given), newest first."""
+        if name is not None:
+            names = [Tag.parse(name).name]
+        else:
+            try:
+                names = sorted(e.name for e in os.scandir(self.dir) if e.is_dir() and not e.name.startswith("."))
+            except FileNotFoundError:
+                return []
+        items = []
+        for n in names:
+            for version in self._versions(self.dir / n):
+                item = Item(self.kind, n, version, self.dir / n / version)
+                try:
+                    item.info
+                except IntegrityError:
+                    continue  # shown by `verify`; a listing stays usable
+                items.append(item)
+        return sorted(items, key=self._sort_key, reverse=True)
+
+    def verify(self, tag: str, progress: _manifest.Progress | None = None) -> list[str]:
+        """Recompute every hash; return the problems found (missing, extra, altered files), empty if intact."""
+        return self.get(tag).problems(deep=True, progress=progress)
+
+    def referrers(self, item: Item) -> list[str]:
+        """Tags of the stored items that reference ``item`` (bentos that pack a model)."""
+        return self._referrers(item) if self._referrers is not None else []
+
+    # ---- writing -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def create(self, name: str, *, version: str | None = None, labels: dict[str, Any] | None = None,
+               metadata: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+               progress: _manifest.Progress | None = None) -> Iterator[Staged]:
+        """Stage a new item; on a clean exit hash it, write the manifest and publish it atomically."""
+        check_component(name, "name")
+        now = creation_time(reproducible=self.kind == "bento")
+        when = now.isoformat(timespec="microseconds")  # one fixed shape, so strings sort by time
+        if version is None:
+            if self.kind == "bento":
+                raise InvalidArgument("a bento needs an explicit version (the builder's content hash)")
+            version = new_version(now)
+        else:
+            check_component(version, "version", f"{name}:{version}")
+            if version == LATEST:
+                raise InvalidArgument(f"{name}:{version}: 'latest' is reserved; choose another version")
+        # Fail on unserialisable labels/metadata before the caller writes gigabytes.
+        _manifest.dump(_manifest.build(name, version, when, labels, metadata, extra, [], TOOL_VERSION))
+        staging = self._staging_dir(name)
+        staged = Staged(self.kind, name, version, staging)
+        try:
+            yield staged
+            materialize_links(staging)
+            rels = check_staged_tree(staging, self.manifest_name)
+            files = _manifest.hash_files(staging, rels, progress)
+            info = _manifest.build(name, version, when, labels, metadata, extra, files, TOOL_VERSION)
+            (staging / self.manifest_name).write_bytes(_manifest.dump(info))
+            staged.item, staged.existed = self.publish(staging, info)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def copy_in(self, item: Item, progress: _manifest.Progress | None = None) -> Item:
+        """Copy a complete item (e.g. from another store home) into this store, verifying every hash."""
+        info = item.info
+        check_component(str(info.get("name")), "name")
+        check_component(str(info.get("version")), "version")
+        existing = self._existing(info["name"], info["version"])
+        if existing is not None and existing.digest == info.get("digest"):
+            return existing
+        staging = self._staging_dir(info["name"])
+        try:
+            for entry in info["files"]:
+                src = item.path_of(entry["path"])
+                dst = safe_join(staging, entry["path"], what=f"file in {item.tag}")
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                sha, size = _copy_hashing(src, dst, progress)
+                if (sha, size) != (entry["sha256"], entry["size"]):
+                    raise IntegrityError(f"{self.kind} {item.tag} at {item.path}: {entry['path']} does not match its "
+                                         "manifest; the source is altered and was not copied")
+            if _manifest.content_digest(info["files"]) != info.get("digest"):
+                raise IntegrityError(f"{self.kind} {item.tag}: manifest digest does not match its file list")
+            shutil.copyfile(item.manifest_path, staging / self.manifest_name)
+            published, _ = self.publish(staging, _manifest.load(staging / self.manifest_name))
+            return published
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def publish(self, staging: Path, info: dict[str, Any]) -> tuple[Item, bool]:
+        """Move a complete, verified staging directory into place; ``(item, existed)``.
+
+        Identical content under the same version is a no-op; different content raises AlreadyExists.
+        """
+        name, version = str(info["name"]), str(info["version"])
+        name_dir = safe_join(self.dir, name, what=f"{self.kind} name")
+        target = safe_join(name_dir, version, what=f"{self.kind} version")
+        with file_lock(name_dir / ".lock"):
+            existed = False
+            if (target / self.manifest_name).is_file():
+                current = Item(self.kind, name, version, target)
+                if current.digest != info["digest"]:
+                    raise AlreadyExists(
+                        f"{self.kind} {name}:{version} already exists in {self.home} with different content "
+                        f"(digest {current.digest[:12]} vs {str(info['digest'])[:12]}); delete it first or use "
+                        "another version")
+                existed = True
+            else:
+                if target.exists():  # a leftover without manifest is never a published item
+                    shutil.rmtree(target)
+                os.chmod(staging, 0o755)
+                os.rename(staging, target)
+            os.utime(target)  # publication time breaks creation-time ties (reproducible bentos)
+            item = Item(self.kind, name, version, target)
+            self._maybe_set_latest(name_dir, item)
+        return item, existed
+
+    def delete(self, tag: str, force: bool = False) -> Item:
+        """Remove one item. A model that a stored bento references is kept unless ``force``."""
+        item = self.get(tag)
+        if not force:
+            users = self.referrers(item)
+            if users:
+                from bento.store.errors import InUse
+
+                raise InUse(f"{self.kind} {item.tag} is used by {', '.join(users)}; delete those first or pass --force")
+        name_dir = self.dir / item.name
+        trash = Path(tempfile.mkdtemp(dir=self._tmp_root(), prefix="trash-"))
+        with file_lock(name_dir / ".lock"):
+            os.rename(item.path, trash / "item")
+            latest = _read_latest(name_dir)
+            if latest in (None, item.version):
+                newest = self._newest(name_dir)
+                if newest is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(name_dir / LATEST)
+                else:
+                    atomic_write(name_dir / LATEST, newest.encode())
+        shutil.rmtree(trash, ignore_errors=True)
+        return item
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _tmp_root(self) -> Path:
+        tmp = self.home / ".tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
+    def _staging_dir(self, name: str) -> Path:
+        return Path(tempfile.mkdtemp(dir=self._tmp_root(), prefix=f"{self.kind}-{name}-"))
+
+    def _existing(self, name: str, version: str) -> Item | None:
+        path = self.dir / name / version
+        return Item(self.kind, name, version, path) if (path / self.manifest_name).is_file() else None
+
+    def _versions(self, name_dir: Path) -> list[str]:
+        try:
+            entries = list(os.scandir(name_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [e.name for e in entries
+                if not e.name.startswith(".") and e.is_dir() and os.path.isfile(os.path.join(e.path, self.manifest_name))]
+
+    def _sort_key(self, item: Item) -> tuple[str, int, str]:
+        try:
+            created = item.creation_time
+        except IntegrityError:
+            created = ""
+        try:
+            mtime = os.stat(item.path).st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        return created, mtime, item.version
+
+    def _newest(self, name_dir: Path) -> str | None:
+        items = [Item(self.kind, name_dir.name, v, name_dir / v) for v in self._versions(name_dir)]
+        return max(items, key=self._sort_key).version if items else None
+
+    def _maybe_set_latest(self, name_dir: Path, item: Item) -> None:
+        current = _read_latest(name_dir)
+        if current is not None and current != item.version and (name_dir / current / self.manifest_name).is_file():
+            if self._sort_key(Item(self.kind, item.name, current, name_dir / current)) > self._sort_key(item):
+                return
+        atomic_write(name_dir / LATEST, item.version.encode())
+
+    def _resolve(self, parsed: Tag, name_dir: Path, tag: str) -> str:
+        where = f"{self.kind} {tag if ':' in tag else tag + ':latest'} not found in {self.home}"
+        if parsed.version is None:
+            latest = _read_latest(name_dir)
+            if latest is not None and (name_dir / latest / self.manifest_name).is_file():
+                return latest
+            newest = self._newest(name_dir)
+            if newest is None:
+                raise NotFound(where)
+            return newest
+        if (name_dir / parsed.version / self.manifest_name).is_file():
+            return parsed.version
+        matches = sorted(v for v in self._versions(name_dir) if v.startswith(parsed.version))
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidArgument(f"{self.kind} tag {tag} is ambiguous: it matches {', '.join(matches[:5])}"
+                                  f"{' ...' if len(matches) > 5 else ''}; give more of the version")
+        raise NotFound(where)
+
+
+def _read_latest(name_dir: Path) -> str | None:
+    try:
+        text = (name_dir / LATEST).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return text or None
+
+
+def _copy_hashing(src: Path, dst: Path, progress: _manifest.Progress | None) -> tuple[str, int]:
+    import hashlib
+
+    h = hashlib.sha256()
+    size = 0
+    buf = bytearray(_manifest.CHUNK)
+    view = memoryview(buf)
+    with open(src, "rb", buffering=0) as fin, open(dst, "wb", buffering=0) as fout:
+        while True:
+            n = fin.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+            fout.write(view[:n])
+            size += n
+            if progress is not None:
+                progress(n)
+    return h.hexdigest(), size
