@@ -30,7 +30,6 @@ _IMAGE_REF = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
 )
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-CA_BUILD_ARG = "BENTO_PIP_CERT"
 
 
 @dataclass(frozen=True)
@@ -126,11 +125,6 @@ def oci_labels(bento: BentoRef, environ: Mapping[str, str] | None = None) -> dic
     return labels
 
 
-def _dockerfile_args(context: BuildContext) -> set[str]:
-    text = (context.path / context.dockerfile).read_text(encoding="utf-8", errors="replace")
-    return set(re.findall(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)", text, flags=re.MULTILINE))
-
-
 def containerize(
     ref: str,
     *,
@@ -149,9 +143,6 @@ def containerize(
     api = client if client is not None else connect()
     try:
         with BuildContext(bento, ca_bundle=host_ca_bundle()) as context:
-            if (context.path / ".bento-build" / "ca-certificates.crt").is_file() \
-                    and CA_BUILD_ARG in _dockerfile_args(context):
-                args.setdefault(CA_BUILD_ARG, ".bento-build/ca-certificates.crt")
             image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, on_log)
         from docker.utils import parse_repository_tag
 

@@ -6,8 +6,10 @@ Layout (the contract with the rendered Dockerfile, ``env/docker/Dockerfile`` of 
       bento.yaml, src/, env/, apis/, README.md ...   the bento directory, file for file
       models-store/                                  a store root holding only the referenced models
         models/<name>/<version>/...                  (written by the store's ``copy_in``)
-      .bento-build/ca-certificates.crt               only when the host pins a CA bundle for pip and
-                                                     the bento is not vendored (see ``host_ca_bundle``)
+      env/docker/ca-certificates.crt                 only when the host pins a CA bundle for pip and
+                                                     the bento is not vendored (see ``host_ca_bundle``);
+                                                     the Dockerfile's Python stage trusts it, and the
+                                                     final image does not contain it
 
 Files are hard-linked from the store where the filesystem allows it, so assembling the context of a
 bento with a large model costs no copy; the Docker SDK then streams the directory to the engine.
@@ -28,8 +30,7 @@ import yaml
 from bento.errors import ContainerizeError, NotFound
 
 MODELS_DIR = "models-store"
-BUILD_DIR = ".bento-build"
-CA_FILE = f"{BUILD_DIR}/ca-certificates.crt"
+CA_FILE = "env/docker/ca-certificates.crt"
 DOCKERFILE = "env/docker/Dockerfile"
 MANIFEST = "bento.yaml"
 
@@ -190,9 +191,9 @@ class BuildContext:
             models_root.mkdir(exist_ok=True)
             for tag, digest in bento.models:
                 copy_model(tag, digest, models_root)
-            build_dir = self.path / BUILD_DIR
-            build_dir.mkdir(exist_ok=True)
             if ca_bundle is not None and not bento.vendored:
+                # Unlink first: the path may be a hard link into the store, never write through it.
+                (self.path / CA_FILE).unlink(missing_ok=True)
                 shutil.copyfile(ca_bundle, self.path / CA_FILE)
         except BaseException:
             self.close()

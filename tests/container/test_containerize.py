@@ -1,0 +1,104 @@
+"""`bento containerize` against the real Docker engine, with small hand-made bentos (fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bento.store import open_store
+from utils import run_cli  # tests/utils.py (tests/ is on sys.path via its conftest)
+
+DOCKERFILE = """\
+FROM {base}
+ARG GREETING=hello
+COPY src/ /app/src/
+RUN echo "$GREETING from $(cat /app/src/name.txt)" > /greeting
+CMD ["cat", "/greeting"]
+"""
+
+
+def store_bento(dockerfile: str, name: str = "hello", version: str = "v1") -> str:
+    """A bento in the store holding only a Dockerfile and one source file."""
+    with open_store().bentos.create(name, version=version, extra={"models": []}) as b:
+        b.path_of("src/name.txt").write_text("the bento\n")
+        b.path_of("env/docker/Dockerfile").write_text(dockerfile)
+    assert b.item is not None
+    return b.item.tag
+
+
+def leftovers(home: Path) -> list[str]:
+    tmp = home / ".tmp"
+    return sorted(os.listdir(tmp)) if tmp.is_dir() else []
+
+
+@pytest.mark.docker
+def test_image_has_tags_labels_and_build_args(tmp_path: Path, bento_home: Path, base_image: str,
+                                              docker_client, cleanup: list[str]) -> None:  # type: ignore[no-untyped-def]
+    tag = store_bento(DOCKERFILE.format(base=base_image))
+    cleanup += ["bento-test-a:1", "bento-test/b:2"]
+    result = run_cli("containerize", "hello:latest", "-t", "bento-test-a:1", "-t", "bento-test/b:2",
+                     "--build-arg", "GREETING=bonjour", "--progress", "plain", "-o", "json",
+                     env={"SOURCE_DATE_EPOCH": "86400"}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["tags"] == ["bento-test-a:1", "bento-test/b:2"]
+    assert "Step 1/" in result.stderr  # plain progress streams the engine's output
+
+    image = docker_client.images.get("bento-test-a:1")
+    assert image.id == record["id"] == docker_client.images.get("bento-test/b:2").id
+    labels = image.labels
+    assert labels["org.opencontainers.image.title"] == "hello"
+    assert labels["org.opencontainers.image.version"] == "v1"
+    assert labels["org.opencontainers.image.created"] == "1970-01-02T00:00:00Z"
+    assert labels["ai.bento.tag"] == tag
+    assert labels["ai.bento.digest"] == open_store().bentos.get(tag).digest
+    out = docker_client.containers.run("bento-test-a:1", remove=True)
+    assert out.decode().strip() == "bonjour from the bento"
+    assert leftovers(bento_home) == []
+
+
+@pytest.mark.docker
+def test_default_image_tag_is_the_bento_tag(base_image: str, docker_client,
+                                            cleanup: list[str]) -> None:  # type: ignore[no-untyped-def]
+    store_bento(DOCKERFILE.format(base=base_image), name="hello", version="v2")
+    cleanup.append("hello:v2")
+    result = run_cli("containerize", "hello", "--progress", "quiet", timeout=300)
+    assert result.returncode == 0, result.stderr
+    image = docker_client.images.get("hello:v2")
+    assert "hello:v2" in result.stdout and image.id in result.stdout
+    assert result.stderr.count("Step ") == 0  # quiet
+
+
+@pytest.mark.docker
+def test_a_failing_build_shows_the_engine_output_and_leaves_nothing(
+        bento_home: Path, base_image: str, docker_client) -> None:  # type: ignore[no-untyped-def]
+    store_bento(f"FROM {base_image}\nRUN echo boom-marker-42 && false\n", name="broken")
+    result = run_cli("containerize", "broken:latest", "--progress", "quiet", timeout=300)
+    assert result.returncode == 8
+    assert "docker build of broken:" in result.stderr
+    assert "boom-marker-42" in result.stderr  # the failing step's output, even when quiet
+    assert leftovers(bento_home) == []
+    assert not docker_client.images.list(name="broken")
+
+
+def test_no_engine_is_a_clear_error_and_writes_nothing(tmp_path: Path, bento_home: Path) -> None:
+    store_bento("FROM scratch\n")
+    result = run_cli("containerize", "hello:v1", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert result.returncode == 8
+    assert "no Docker engine is reachable" in result.stderr
+    assert "DOCKER_HOST" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert leftovers(bento_home) == []
+
+
+def test_bad_arguments_are_named(bento_home: Path) -> None:
+    store_bento("FROM scratch\n")
+    bad_tag = run_cli("containerize", "hello:v1", "-t", "Bad Name!")
+    assert bad_tag.returncode == 2 and "-t 'Bad Name!'" in bad_tag.stderr
+    bad_arg = run_cli("containerize", "hello:v1", "--build-arg", "NOEQUALS")
+    assert bad_arg.returncode == 2 and "KEY=VALUE" in bad_arg.stderr
+    missing = run_cli("containerize", "nope:v9")
+    assert missing.returncode == 3 and "nope" in missing.stderr
