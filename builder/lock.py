@@ -22,6 +22,9 @@ from bento.errors import BuildError, InvalidConfig
 # Target of every lock: Linux x86_64 with glibc >= 2.28 (Debian bookworm, Ubuntu 22.04, UBI 8).
 UV_PLATFORM = "x86_64-manylinux_2_28"
 PIP_PLATFORM = "manylinux_2_28_x86_64"
+# pip matches only the platform tags it is given: every manylinux tag up to 2.28, newest first.
+PIP_PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)),
+                 "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 LOCK_FORMAT = 1  # bump when the lock text we produce changes shape
 
 

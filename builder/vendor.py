@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bento.builder.lock import PIP_PLATFORM
+from bento.builder.lock import PIP_PLATFORM, PIP_PLATFORMS
 from bento.errors import BuildError
 
 _NO_WHEEL = re.compile(r"(?:satisfies the requirement|distribution found for)\s+([A-Za-z0-9_.\-\[\]]+)")
@@ -31,7 +31,7 @@ def download_wheels(lock_text: str, python_version: str, *, pinned: bool = True)
         out = Path(tmp) / "wheels"
         cmd = [
             sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--only-binary=:all:", "--platform", PIP_PLATFORM, "--python-version", python_version,
+            "--only-binary=:all:", *(f"--platform={p}" for p in PIP_PLATFORMS), "--python-version", python_version,
             "--implementation", "cp", "-r", str(lock), "-d", str(out),
         ]
         if pinned:
