@@ -1,0 +1,68 @@
+"""Real concurrent processes saving and reading the same model name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bento.store import open_store
+
+WRITER = r"""
+import os, sys
+from bento.store import open_store
+store = open_store()
+for i in range(int(sys.argv[1])):
+    with store.models.create("shared", labels={"writer": sys.argv[2]}) as m:
+        for j in range(3):
+            with open(m.path_of(f"part{j}.bin"), "wb") as f:
+                for _ in range(8):
+                    f.write(os.urandom(64 * 1024))
+"""
+
+READER = r"""
+import os, time
+from bento.store import open_store
+from bento.store.errors import NotFound
+store = open_store()
+seen, bad = set(), []
+deadline = time.monotonic() + 100
+while time.monotonic() < deadline:
+    stop = os.path.exists("STOP")  # one more read after the writers finished
+    try:
+        item = store.models.get("shared:latest")
+        problems = item.problems(deep=True)
+        if problems:
+            bad.append((item.tag, problems))
+        seen.add(item.version)
+    except NotFound:
+        pass
+    if stop:
+        break
+print("SEEN", len(seen))
+print("BAD", bad)
+"""
+
+
+def test_parallel_saves_give_complete_versions_and_readers_never_see_partial(tmp_path: Path, bento_home: Path) -> None:
+    writers, per_writer = 3, 4
+    reader = subprocess.Popen([sys.executable, "-c", READER], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(per_writer), str(w)], cwd=tmp_path)
+             for w in range(writers)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    (tmp_path / "STOP").write_text("stop")
+    out, _ = reader.communicate(timeout=120)
+    assert reader.returncode == 0
+    assert "BAD []" in out
+    assert int(out.split("SEEN ")[1].split()[0]) >= 1
+
+    store = open_store()
+    items = store.models.list("shared")
+    assert len(items) == writers * per_writer
+    assert len({i.version for i in items}) == writers * per_writer
+    for item in items:
+        assert store.models.verify(item.tag) == []
+        assert item.size == 3 * 8 * 64 * 1024
+    assert store.models.get("shared:latest").version == items[0].version
+    assert list((bento_home / ".tmp").iterdir()) == []
