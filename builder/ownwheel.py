@@ -36,25 +36,47 @@ class OwnWheel:
 
 
 def running_version() -> str:
-    return metadata.version(DIST)
+    from bento import __version__
+
+    return __version__
 
 
 def dependencies() -> list[str]:
     """Our runtime requirements (no extras), as the installed metadata states them."""
     found = []
-    for req in metadata.requires(DIST) or []:
+    for req in _distribution().requires or []:
         if "extra ==" in req.replace('"', " ").replace("'", " ") or "extra==" in req:
             continue
         found.append(req)
     return sorted(found)
 
 
+def _distribution() -> metadata.Distribution:
+    # Not metadata.distribution(DIST): a stray `bento.egg-info` in the working directory would shadow the
+    # installed distribution. Prefer the one whose version is the running one.
+    candidates = list(metadata.distributions(name=DIST))
+    for dist in candidates:
+        if dist.version == running_version() and dist.read_text("direct_url.json"):
+            return dist
+    if not candidates:
+        raise BuildError(f"the {DIST} distribution is not installed; install it with pip")
+    return candidates[0]
+
+
 def source_checkout() -> Path | None:
-    """The project directory when ``bento`` is an editable install of a source checkout."""
-    try:
-        text = metadata.distribution(DIST).read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return None
+    """The project directory when ``bento`` runs from a source checkout (an editable install)."""
+    import bento
+
+    root = Path(bento.__file__).resolve().parent.parent
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            name = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("name")
+        except tomllib.TOMLDecodeError:
+            name = None
+        if name == DIST:
+            return root
+    text = _distribution().read_text("direct_url.json")
     if not text:
         return None
     info = json.loads(text)
