@@ -159,8 +159,11 @@ class Dependency(Generic[T]):
     """``bento.depends(OtherService)`` or ``bento.depends(url=...)``: a class attribute that resolves, per
     instance, to something whose methods call the other service.
 
-    The resolver is installed by whoever runs the service (the runtime for ``bento serve``); without one,
-    the dependency is instantiated in this process (development mode and plain Python use).
+    ``url=`` dependencies are always HTTP/JSON clients (:class:`bento.client.URLDependency`). For the others
+    the resolver is installed by whoever runs the service (the runtime for ``bento serve`` gives a proxy over
+    the dependency's Unix socket); without one, the dependency is instantiated in this process
+    (``--development`` and plain Python use). Either way ``.to_async`` / ``.to_sync`` give the other
+    calling convention.
     """
 
     resolver: Callable[[Dependency[Any]], Any] | None = None
@@ -181,12 +184,15 @@ class Dependency(Generic[T]):
     def resolve(self) -> Any:
         if self._value is None:
             resolver = Dependency.resolver
-            if resolver is not None:
+            if self.url is not None:
+                from bento.client import URLDependency
+
+                self._value = URLDependency(self.url, self.on)
+            elif resolver is not None:
                 self._value = resolver(self)
-            elif self.on is not None:
-                self._value = self.on()
             else:
-                raise InvalidConfig(f"dependency on {self.url} needs the HTTP client (bento serve provides it)")
+                assert self.on is not None
+                self._value = self.on()
         return self._value
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -222,6 +228,9 @@ class Service(Generic[T]):
                 )
             routes[method.route] = api_name
         functools.update_wrapper(self, inner, updated=())  # type: ignore[arg-type]
+        for view in ("to_async", "to_sync"):
+            if not any(view in vars(klass) for klass in inner.__mro__):
+                setattr(inner, view, property(_view_getter(view)))
 
     def _collect(self, attr: str, value: Any) -> None:
         if isinstance(value, APIMethod):
@@ -260,6 +269,16 @@ class Service(Generic[T]):
             seen[id(svc)] = svc
             stack.extend(d.on for d in svc.dependencies.values() if d.on is not None and d.url is None)
         return list(seen.values())
+
+
+def _view_getter(view: str) -> Callable[[Any], Any]:
+    def get(instance: Any) -> Any:
+        from bento.calling import AsyncView, SyncView
+
+        return AsyncView(instance) if view == "to_async" else SyncView(instance)
+
+    get.__doc__ = f"Every method of this service in the {view[3:]} calling convention (``.{view}.method(...)``)."
+    return get
 
 
 @overload

@@ -1,0 +1,159 @@
+"""``.to_async`` and ``.to_sync``: every method of a service instance in the other calling convention.
+
+``instance.to_async.method(...)`` returns an awaitable whatever ``method`` is: a sync method runs in a
+worker thread (``asyncio.to_thread``, so context variables such as the request deadline follow it), a sync
+generator becomes an async iterator. ``instance.to_sync.method(...)`` blocks until an async method is done:
+on the server's event loop when called from one of its worker threads (anyio's thread pool, which is
+where sync APIs run), otherwise on a private event loop. Methods already in the asked-for convention are
+returned unchanged. Remote dependencies (``bento.depends`` under ``bento serve``) implement the same two
+views natively, over their own sync and async HTTP clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import threading
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+_END = object()
+
+
+class AsyncView:
+    """``instance.to_async``: attribute access returns the async version of each method."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+        if not callable(method) or inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method):
+            return method
+        if inspect.isgeneratorfunction(method):
+            return _async_gen(method)
+        return _async_call(method)
+
+    def __repr__(self) -> str:
+        return f"<async view of {self._target!r}>"
+
+
+class SyncView:
+    """``instance.to_sync``: attribute access returns the blocking version of each method."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+        if inspect.isasyncgenfunction(method):
+            return _sync_gen(method)
+        if inspect.iscoroutinefunction(method):
+            return lambda *args, **kwargs: run_sync(method, *args, **kwargs)
+        return method
+
+    def __repr__(self) -> str:
+        return f"<sync view of {self._target!r}>"
+
+
+def _async_call(method: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    async def call(*args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    return call
+
+
+def _async_gen(method: Callable[..., Iterator[T]]) -> Callable[..., AsyncIterator[T]]:
+    async def iterate(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
+        gen = await asyncio.to_thread(method, *args, **kwargs)
+        try:
+            while True:
+                item = await asyncio.to_thread(next, gen, _END)
+                if item is _END:
+                    return
+                yield item  # type: ignore[misc]
+        finally:
+            await asyncio.to_thread(gen.close)
+
+    return iterate
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def run_sync(func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run the coroutine function ``func`` to completion from synchronous code and return its result."""
+    if _in_running_loop():
+        # Called from async code: blocking here would stall the loop the coroutine might need, so it runs
+        # on a private loop in a helper thread (the caller still blocks; prefer awaiting the method).
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["value"] = asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
+            except BaseException as exc:
+                box["error"] = exc
+
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(target,), name="bento-to-sync")
+        thread.start()
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+    import anyio.from_thread
+
+    try:
+        return anyio.from_thread.run(lambda: func(*args, **kwargs))  # type: ignore[return-value, arg-type]
+    except RuntimeError as exc:  # not a worker thread of a running event loop
+        if "event loop" not in str(exc) and "worker thread" not in str(exc):
+            raise
+    return asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
+
+
+def _sync_gen(method: Callable[..., AsyncIterator[T]]) -> Callable[..., Iterator[T]]:
+    def iterate(*args: Any, **kwargs: Any) -> Iterator[T]:
+        agen = method(*args, **kwargs)
+
+        async def step() -> Any:
+            try:
+                return await agen.__anext__()
+            except StopAsyncIteration:
+                return _END
+
+        async def close() -> None:
+            await agen.aclose()  # type: ignore[attr-defined]
+
+        import anyio.from_thread
+
+        try:
+            anyio.from_thread.run(asyncio.sleep, 0)
+            runner: Callable[[Callable[[], Awaitable[Any]]], Any] = anyio.from_thread.run
+            loop = None
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+
+            def runner(fn: Callable[[], Awaitable[Any]]) -> Any:
+                return loop.run_until_complete(fn())  # type: ignore[union-attr]
+
+        try:
+            while True:
+                item = runner(step)
+                if item is _END:
+                    return
+                yield item
+        finally:
+            try:
+                runner(close)
+            finally:
+                if loop is not None:
+                    loop.close()
+
+    return iterate

@@ -1,0 +1,408 @@
+"""HTTP clients for a running service: ``bento.SyncHTTPClient(url)`` and ``bento.AsyncHTTPClient(url)``.
+
+A client reads the server's ``/docs.json`` once and then has one method per API, named like the API::
+
+    with bento.SyncHTTPClient("http://localhost:3000") as client:
+        summary = client.summarize(text="...")          # JSON object of named parameters
+        path = client.caption(image=Path("cat.png"))    # Path/bytes parameters are uploaded (multipart)
+        for chunk in client.generate(prompt="hi"):      # streaming APIs iterate their items
+            ...
+
+Results come back by the API's output kind: JSON values, ``str`` for text, ``bytes``, a ``Path`` to a
+downloaded file, or an iterator for streams. An error answer raises :class:`~bento.errors.RemoteError`
+with the server's message and status. Only httpx is needed. The async client has the same methods as
+coroutines (streams as async iterators). Inside a running API the remaining request time bounds each call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.message
+import json
+import mimetypes
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import httpx
+
+from bento.errors import NotFound, RemoteError, ServiceUnavailable
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One API as described by ``/docs.json``."""
+
+    name: str
+    route: str
+    params: tuple[str, ...]
+    file_params: frozenset[str]
+    text_params: frozenset[str]
+    multipart: bool
+    output_kind: str
+    item_is_text: bool = False
+
+    @classmethod
+    def from_operation(cls, route: str, op: dict[str, Any]) -> Endpoint:
+        content = op.get("requestBody", {}).get("content", {})
+        multipart = "multipart/form-data" in content
+        schema = (content.get("multipart/form-data") or content.get("application/json") or {}).get("schema", {})
+        props: dict[str, Any] = schema.get("properties", {})
+        files = {n for n, p in props.items() if p.get("format") == "binary"
+                 or p.get("items", {}).get("format") == "binary"}
+        texts = {n for n, p in props.items() if p.get("type") == "string" and n not in files}
+        responses = op.get("responses", {}).get("200", {}).get("content", {})
+        kind = op.get("x-bento-output-kind") or _guess_kind(responses)
+        item = next((c.get("x-item") for c in responses.values() if "x-item" in c), {}) or {}
+        return cls(
+            name=op.get("operationId") or route.strip("/").replace("/", "_"),
+            route=route,
+            params=tuple(props),
+            file_params=frozenset(files),
+            text_params=frozenset(texts),
+            multipart=multipart,
+            output_kind=kind,
+            item_is_text=item.get("type") == "string",
+        )
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > len(self.params):
+            raise TypeError(f"{self.name}() takes {len(self.params)} arguments but {len(args)} were given")
+        bound = dict(zip(self.params, args))
+        for key, value in kwargs.items():
+            if key in bound:
+                raise TypeError(f"{self.name}() got multiple values for argument `{key}`")
+            bound[key] = value
+        return bound
+
+    def request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        """httpx request options, and the files opened for them (close them after sending)."""
+        bound = self.bind(args, kwargs)
+        headers = {"accept": "text/event-stream"} if self.output_kind == "stream" else {}
+        if not self.multipart:
+            body = json.dumps(bound, default=_jsonable).encode()
+            return {"content": body, "headers": {**headers, "content-type": "application/json"}}, []
+        data: dict[str, Any] = {}
+        files: list[tuple[str, Any]] = []
+        opened: list[Any] = []
+        for key, value in bound.items():
+            if key in self.file_params:
+                for item in value if isinstance(value, (list, tuple)) else [value]:
+                    files.append((key, _upload(item, opened)))
+            elif isinstance(value, str) and key in self.text_params:
+                data[key] = value
+            else:
+                data[key] = json.dumps(value, default=_jsonable)
+        return {"data": data, "files": files, "headers": headers}, opened
+
+
+def _guess_kind(content: dict[str, Any]) -> str:
+    if "text/event-stream" in content:
+        return "stream"
+    if "application/json" in content:
+        return "json"
+    if any(c.startswith("text/") for c in content):
+        return "text"
+    return "bytes"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "model_dump"):  # pydantic models
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+def _upload(item: Any, opened: list[Any]) -> Any:
+    if isinstance(item, (bytes, bytearray)):
+        return ("upload", bytes(item), "application/octet-stream")
+    path = Path(item)
+    handle = open(path, "rb")
+    opened.append(handle)
+    return (path.name, handle, mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+
+
+def _raise_for(response: httpx.Response, body: bytes) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        message = str(json.loads(body)["message"])
+    except (ValueError, KeyError, TypeError):
+        message = body.decode("utf-8", "replace")[:500] or response.reason_phrase
+    raise RemoteError(message, response.status_code)
+
+
+def _decode(endpoint: Endpoint, response: httpx.Response) -> Any:
+    ctype = response.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        return response.json()
+    if endpoint.output_kind == "file" or "filename" in response.headers.get("content-disposition", ""):
+        return _save(response)
+    if endpoint.output_kind == "text" or ctype.startswith("text/"):
+        return response.text
+    return response.content
+
+
+def _filename(disposition: str) -> str | None:
+    message = email.message.Message()
+    message["content-disposition"] = disposition
+    return message.get_filename()
+
+
+def _save(response: httpx.Response) -> Path:
+    name = os.path.basename(_filename(response.headers.get("content-disposition", "")) or "") or "download"
+    path = Path(tempfile.mkdtemp(prefix="bento-client-"), name)
+    path.write_bytes(response.content)
+    return path
+
+
+def _item(endpoint: Endpoint, data: str) -> Any:
+    if endpoint.item_is_text:
+        return data
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def _events(lines: list[str]) -> str | None:
+    data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
+    return "\n".join(data) if data else None
+
+
+def _timeout(default: float) -> httpx.Timeout:
+    from bento.runtime.deadline import remaining
+
+    left = remaining()
+    if left is not None and left <= 0:
+        raise ServiceUnavailable("not calling the remote service: the request's deadline has already passed")
+    return httpx.Timeout(default if left is None else min(default, left), connect=min(default, 10.0))
+
+
+def _endpoints(document: dict[str, Any]) -> dict[str, Endpoint]:
+    found = {}
+    for route, item in document.get("paths", {}).items():
+        op = item.get("post")
+        if op is not None:
+            endpoint = Endpoint.from_operation(route, op)
+            found[endpoint.name] = endpoint
+    return found
+
+
+class _Client:
+    def __init__(self, url: str, timeout: float, headers: dict[str, str] | None) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.headers = dict(headers or {})
+        try:
+            response = httpx.get(f"{self.url}/docs.json", timeout=min(timeout, 30.0), headers=self.headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"cannot reach {self.url}: {exc}") from None
+        if response.status_code == 404:
+            raise NotFound(f"{self.url} has no /docs.json; is it a Bento (or BentoML) service?")
+        _raise_for(response, response.content)
+        self.endpoints = _endpoints(response.json())
+
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoints = self.__dict__.get("endpoints", {})
+        if name not in endpoints:
+            raise AttributeError(f"{self.url} has no API `{name}` (its APIs: {', '.join(sorted(endpoints))})")
+        return endpoints[name]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+
+class SyncHTTPClient(_Client):
+    """Blocking client; ``client.<api>(...)`` calls the API. Close it (or use ``with``) when done."""
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
+        super().__init__(url, timeout, headers)
+        self._http = httpx.Client(base_url=self.url, headers=self.headers, timeout=timeout)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        endpoint = self._endpoint(name)
+        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
+
+    def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
+        endpoint = self._endpoint(api)
+        options, opened = endpoint.request(args, kwargs)
+        if endpoint.output_kind == "stream":
+            return self._stream(endpoint, options, opened)
+        try:
+            response = self._http.post(endpoint.route, timeout=_timeout(self.timeout), **options)
+        except httpx.TimeoutException:
+            raise RemoteError(f"{self.url}{endpoint.route} did not answer in time", 504) from None
+        finally:
+            for handle in opened:
+                handle.close()
+        _raise_for(response, response.content)
+        return _decode(endpoint, response)
+
+    def _stream(self, endpoint: Endpoint, options: dict[str, Any], opened: list[Any]) -> Iterator[Any]:
+        try:
+            with self._http.stream("POST", endpoint.route, timeout=_timeout(self.timeout), **options) as response:
+                _raise_for(response, response.read() if response.status_code >= 400 else b"")
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    yield from response.iter_text() if endpoint.item_is_text else response.iter_bytes()
+                    return
+                lines: list[str] = []
+                for line in response.iter_lines():
+                    if line:
+                        lines.append(line)
+                        continue
+                    data, lines = _events(lines), []
+                    if data is not None:
+                        yield _item(endpoint, data)
+        finally:
+            for handle in opened:
+                handle.close()
+
+    def is_ready(self) -> bool:
+        return self._http.get("/readyz").status_code == 200
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SyncHTTPClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncHTTPClient(_Client):
+    """The same methods as coroutines (streams as async iterators). The schema is read when it is created."""
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
+        super().__init__(url, timeout, headers)
+        self._http = httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=timeout)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        endpoint = self._endpoint(name)
+        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
+
+    def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
+        """A coroutine for the API's result, or an async iterator for a streaming API."""
+        endpoint = self._endpoint(api)
+        options, opened = endpoint.request(args, kwargs)
+        if endpoint.output_kind == "stream":
+            return self._stream(endpoint, options, opened)
+        return self._call(endpoint, options, opened)
+
+    async def _call(self, endpoint: Endpoint, options: dict[str, Any], opened: list[Any]) -> Any:
+        try:
+            response = await self._http.post(endpoint.route, timeout=_timeout(self.timeout), **options)
+        except httpx.TimeoutException:
+            raise RemoteError(f"{self.url}{endpoint.route} did not answer in time", 504) from None
+        finally:
+            for handle in opened:
+                handle.close()
+        _raise_for(response, response.content)
+        return _decode(endpoint, response)
+
+    async def _stream(self, endpoint: Endpoint, options: dict[str, Any], opened: list[Any]) -> AsyncIterator[Any]:
+        try:
+            async with self._http.stream("POST", endpoint.route, timeout=_timeout(self.timeout),
+                                         **options) as response:
+                _raise_for(response, await response.aread() if response.status_code >= 400 else b"")
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    chunks = response.aiter_text() if endpoint.item_is_text else response.aiter_bytes()
+                    async for chunk in chunks:
+                        yield chunk
+                    return
+                lines: list[str] = []
+                async for line in response.aiter_lines():
+                    if line:
+                        lines.append(line)
+                        continue
+                    data, lines = _events(lines), []
+                    if data is not None:
+                        yield _item(endpoint, data)
+        finally:
+            for handle in opened:
+                handle.close()
+
+    async def is_ready(self) -> bool:
+        return (await self._http.get("/readyz")).status_code == 200
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def close(self) -> None:
+        await self.aclose()
+
+    async def __aenter__(self) -> AsyncHTTPClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+class URLDependency:
+    """``bento.depends(url=..., on=Service)``: a separately deployed service reached over HTTP/JSON.
+
+    Attributes are the remote APIs. With the service class given, each follows its API's calling
+    convention and JSON results are validated back into the declared types (arrays come back as arrays);
+    without it, calls block. ``.to_async`` / ``.to_sync`` pick a convention explicitly. The clients are
+    created on first use, so the remote service may start after this one.
+    """
+
+    def __init__(self, url: str, service: Any = None) -> None:
+        self.url = url
+        self.service = service
+        self._sync: SyncHTTPClient | None = None
+        self._async: AsyncHTTPClient | None = None
+
+    @property
+    def to_sync(self) -> _TypedView:
+        if self._sync is None:
+            self._sync = SyncHTTPClient(self.url)
+        return _TypedView(self._sync, self.service, is_async=False)
+
+    @property
+    def to_async(self) -> _TypedView:
+        if self._async is None:
+            self._async = AsyncHTTPClient(self.url)
+        return _TypedView(self._async, self.service, is_async=True)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        api = self.service.apis.get(name) if self.service is not None else None
+        view = self.to_async if api is not None and api.is_async else self.to_sync
+        return getattr(view, name)
+
+    def __repr__(self) -> str:
+        return f"<dependency on {self.url}>"
+
+
+class _TypedView:
+    def __init__(self, client: Any, service: Any, is_async: bool) -> None:
+        self._client = client
+        self._service = service
+        self._is_async = is_async
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        api = self._service.apis.get(name) if self._service is not None else None
+        if api is None or api.signature.output_kind != "json":
+            return method
+        adapter = api.signature.output_adapter
+        if not self._is_async:
+            return lambda *args, **kwargs: adapter.validate_python(method(*args, **kwargs))
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return adapter.validate_python(await method(*args, **kwargs))
+
+        return call

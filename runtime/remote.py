@@ -1,0 +1,328 @@
+"""``bento.depends(OtherService)`` under ``bento serve``: a proxy that calls the other service's workers.
+
+The supervisor runs every dependency in its own worker processes, listening on a Unix socket in the
+private runtime directory, and calls :func:`install` in every worker with ``{service name: socket path}``.
+From then on a dependency attribute resolves to a :class:`RemoteService` whose methods read like the
+local ones: ``self.dep.method(x)`` blocks for a sync API and returns an awaitable for an async one;
+``.to_async`` / ``.to_sync`` give the other convention (each backed by its own httpx client, so sync code
+never needs an event loop and async code never blocks one).
+
+On the wire (internal sockets only): ``POST <route>``, the keyword arguments pickled
+(``application/vnd.bento.pickle``), the result pickled back, so arrays and other Python values keep their
+types without a JSON round-trip. ``X-Bento-Timeout`` carries what is left of the caller's deadline; a
+call whose deadline has already passed is not made. Errors come back as the usual JSON error body and are
+raised as :class:`~bento.errors.RemoteError` with the remote status and message.
+
+Two result kinds are not pickled: a ``Path`` (the file lives in the dependency's per-request directory,
+which is deleted as soon as it has answered) is transferred as bytes and saved under
+``<runtime dir>/results`` — local, readable, removed with the runtime directory on exit, and swept after
+:data:`RESULT_TTL` seconds; a stream arrives as Server-Sent Events, one item per event, and each item is
+validated back into the API's declared item type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+import time
+import typing
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator, Mapping
+
+import httpx
+from pydantic import ConfigDict, TypeAdapter
+
+from bento.errors import RemoteError, ServiceUnavailable
+from bento.runtime import deadline
+from bento.schema import normalize, strip_annotated
+from bento.services import APIMethod, Dependency, Service
+
+PICKLE = "application/vnd.bento.pickle"
+RESULT_TTL = 15 * 60
+_BASE_URL = "http://bento.internal"
+
+
+def install(mapping: Mapping[str, str] | str) -> None:
+    """Make ``bento.depends(Service)`` reach services by name over the given Unix sockets.
+
+    ``mapping`` is ``{service name: socket path}`` (or that mapping as JSON, as in ``BENTO_DEPENDENCY_SOCKETS``).
+    A service missing from it is instantiated in this process.
+    """
+    sockets = dict(json.loads(mapping) if isinstance(mapping, str) else mapping)
+
+    def resolve(dep: Dependency[Any]) -> Any:
+        assert dep.on is not None
+        path = sockets.get(dep.on.name)
+        return dep.on() if path is None else RemoteService(dep.on, path)
+
+    Dependency.resolver = resolve
+
+
+class RemoteService:
+    """A dependency running in other processes. Attributes are its APIs, in their own calling convention."""
+
+    def __init__(self, service: Service[Any], socket_path: str) -> None:
+        self.service = service
+        self.socket_path = socket_path
+        self.results_dir = os.path.join(os.path.dirname(socket_path), "results")
+        self._lock = threading.Lock()
+        self._sync: httpx.Client | None = None
+        self._async: httpx.AsyncClient | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._methods = {name: RemoteMethod(self, api) for name, api in service.apis.items()}
+
+    def __getattr__(self, name: str) -> Any:
+        methods = self.__dict__.get("_methods", {})
+        if name in methods:
+            return methods[name]
+        raise AttributeError(
+            f"service {self.service.name} has no API `{name}` (its APIs: {', '.join(sorted(methods)) or 'none'})"
+        )
+
+    @property
+    def to_async(self) -> _View:
+        """Every API as a coroutine function (streams as async iterators)."""
+        return _View(self, "async")
+
+    @property
+    def to_sync(self) -> _View:
+        """Every API as a blocking function (streams as iterators)."""
+        return _View(self, "sync")
+
+    def sync_client(self) -> httpx.Client:
+        with self._lock:
+            if self._sync is None:
+                self._sync = httpx.Client(
+                    transport=httpx.HTTPTransport(uds=self.socket_path), base_url=_BASE_URL, timeout=None,
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+                )
+            return self._sync
+
+    def async_client(self) -> httpx.AsyncClient:
+        """The async client of the running event loop (a worker has one loop; tests may run several)."""
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async_loop is not loop:
+            self._async_loop = loop
+            self._async = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(uds=self.socket_path), base_url=_BASE_URL, timeout=None,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            )
+        return self._async
+
+    def close(self) -> None:
+        """Close the sync client (a later call opens a new one)."""
+        with self._lock:
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+
+    async def aclose(self) -> None:
+        """Close both clients (call it on the event loop that used the async one)."""
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+
+    def __repr__(self) -> str:
+        return f"<remote {self.service.name} at {self.socket_path}>"
+
+
+class _View:
+    def __init__(self, remote: RemoteService, mode: str) -> None:
+        self._remote = remote
+        self._mode = mode
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._remote, name)
+        return method.call_async if self._mode == "async" else method.call_sync
+
+
+class RemoteMethod:
+    """One API of a remote service. Calling it uses the API's own convention; ``.run`` (blocking) and
+    ``.async_run`` (awaitable) are there for code written against legacy runners."""
+
+    def __init__(self, remote: RemoteService, api: APIMethod) -> None:
+        self.remote = remote
+        self.api = api
+        sig = api.signature
+        self.names = [p.name for p in sig.params]
+        self.kind = sig.output_kind
+        self.where = f"{remote.service.name}.{api.name}"
+        self.item_adapter: TypeAdapter[Any] | None = None
+        if self.kind == "stream":
+            base, _ = strip_annotated(sig.output_annotation)
+            args = typing.get_args(base)
+            item = args[0] if args else Any
+            self.item_is_text = strip_annotated(item)[0] is str
+            self.item_adapter = TypeAdapter(normalize(item), config=ConfigDict(arbitrary_types_allowed=True))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.api.is_async:
+            return self.call_async(*args, **kwargs)
+        return self.call_sync(*args, **kwargs)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call_sync(*args, **kwargs)
+
+    def async_run(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call_async(*args, **kwargs)
+
+    # ---- request -------------------------------------------------------------------------------
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > len(self.names):
+            raise TypeError(f"{self.where}() takes {len(self.names)} arguments but {len(args)} were given")
+        bound = dict(zip(self.names, args))
+        for name, value in kwargs.items():
+            if name in bound:
+                raise TypeError(f"{self.where}() got multiple values for argument `{name}`")
+            bound[name] = value
+        return bound
+
+    def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not os.path.exists(self.remote.socket_path):  # (httpcore leaks the socket of a failed connect)
+            raise ServiceUnavailable(f"{self.where} is not reachable: {self.remote.socket_path} does not exist")
+        accept = {"stream": "text/event-stream", "file": "*/*"}.get(self.kind, PICKLE)
+        headers = {"content-type": PICKLE, "accept": accept}
+        left = deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise ServiceUnavailable(f"not calling {self.where}: the request's deadline has already passed")
+            headers["x-bento-timeout"] = f"{left:.3f}"
+            limit = left + 1.0
+        else:
+            limit = self.remote.service.config.traffic.timeout + 1.0
+        timeout = httpx.Timeout(limit, connect=5.0) if self.kind != "stream" else httpx.Timeout(None, connect=5.0)
+        body = pickle.dumps(self._bind(args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        return {"url": self.api.route, "headers": headers, "content": body, "timeout": timeout}
+
+    def _failure(self, exc: httpx.HTTPError) -> Exception:
+        if isinstance(exc, httpx.TimeoutException):
+            return RemoteError(f"{self.where} did not answer in time", 504)
+        return ServiceUnavailable(f"{self.where} is not reachable at {self.remote.socket_path}: {exc}")
+
+    # ---- response ------------------------------------------------------------------------------
+    def _error(self, status: int, content: bytes) -> RemoteError:
+        try:
+            payload = json.loads(content)
+            message = str(payload["message"])
+        except (ValueError, KeyError, TypeError):
+            message = content.decode("utf-8", "replace")[:500] or f"HTTP {status}"
+        return RemoteError(message, status)
+
+    def _result(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise self._error(response.status_code, response.content)
+        if self.kind == "file":
+            return self._save(response)
+        return pickle.loads(response.content)
+
+    def _save(self, response: httpx.Response) -> Path:
+        _sweep(self.remote.results_dir)
+        os.makedirs(self.remote.results_dir, mode=0o700, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="result-", dir=self.remote.results_dir)
+        name = os.path.basename(_filename(response.headers.get("content-disposition", "")) or "") or "result"
+        path = Path(folder, name)
+        path.write_bytes(response.content)
+        return path
+
+    def _item(self, data: str) -> Any:
+        assert self.item_adapter is not None
+        if self.item_is_text:
+            return data
+        return self.item_adapter.validate_python(json.loads(data))
+
+    # ---- the two conventions -------------------------------------------------------------------
+    def call_sync(self, *args: Any, **kwargs: Any) -> Any:
+        request = self._prepare(args, kwargs)
+        if self.kind == "stream":
+            return self._stream_sync(request)
+        try:
+            response = self.remote.sync_client().post(**request)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
+        return self._result(response)
+
+    def call_async(self, *args: Any, **kwargs: Any) -> Any:
+        request = self._prepare(args, kwargs)
+        if self.kind == "stream":
+            return self._stream_async(request)
+        return self._post_async(request)
+
+    async def _post_async(self, request: dict[str, Any]) -> Any:
+        try:
+            response = await self.remote.async_client().post(**request)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
+        return self._result(response)
+
+    def _stream_sync(self, request: dict[str, Any]) -> Iterator[Any]:
+        try:
+            with self.remote.sync_client().stream("POST", **request) as response:
+                if response.status_code >= 400:
+                    raise self._error(response.status_code, response.read())
+                for data in _events(response.iter_lines()):
+                    yield self._item(data)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
+
+    async def _stream_async(self, request: dict[str, Any]) -> AsyncIterator[Any]:
+        try:
+            async with self.remote.async_client().stream("POST", **request) as response:
+                if response.status_code >= 400:
+                    raise self._error(response.status_code, await response.aread())
+                lines: list[str] = []
+                async for line in response.aiter_lines():
+                    if line:
+                        lines.append(line)
+                        continue
+                    data = _event_data(lines)
+                    lines = []
+                    if data is not None:
+                        yield self._item(data)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from None
+
+
+def _event_data(lines: list[str]) -> str | None:
+    data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
+    return "\n".join(data) if data else None
+
+
+def _events(lines: Iterator[str]) -> Iterator[str]:
+    """The ``data`` of each Server-Sent Event in ``lines``."""
+    pending: list[str] = []
+    for line in lines:
+        if line:
+            pending.append(line)
+            continue
+        data = _event_data(pending)
+        pending = []
+        if data is not None:
+            yield data
+
+
+def _filename(disposition: str) -> str | None:
+    message = email.message.Message()
+    message["content-disposition"] = disposition
+    return message.get_filename()
+
+
+def _sweep(directory: str) -> None:
+    """Remove result folders older than :data:`RESULT_TTL` (best effort; other workers share the dir)."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return
+    cutoff = time.time() - RESULT_TTL
+    for entry in entries:
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except FileNotFoundError:
+            pass

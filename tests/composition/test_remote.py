@@ -1,0 +1,180 @@
+"""``bento.depends`` across processes, proxy side: a real internal worker app on a Unix socket (uvicorn in
+a thread), called through the proxy that ``bento.runtime.remote.install`` puts behind dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+import httpx
+import numpy as np
+import pytest
+from conftest import running
+
+import bento
+from bento.errors import RemoteError, ServiceUnavailable
+from bento.runtime import remote
+from bento.runtime.deadline import remaining, request_deadline
+
+
+@bento.service(traffic={"timeout": 30})
+class Backend:
+    @bento.api
+    def double(self, x: np.ndarray) -> np.ndarray:
+        return x * 2
+
+    @bento.api
+    async def scale(self, x: np.ndarray, factor: float = 3.0) -> np.ndarray:
+        return x * factor
+
+    @bento.api
+    def render(self, text: str, ctx: bento.Context) -> Path:
+        path = Path(ctx.temp_dir) / "card.txt"
+        path.write_text(f"card: {text}")
+        return path
+
+    @bento.api
+    def fail(self, code: int) -> str:
+        if code == 404:
+            raise bento.errors.NotFound("no such card")  # type: ignore[attr-defined]
+        raise ValueError("bad input for fail")
+
+    @bento.api
+    def budget(self) -> float:
+        left = remaining()
+        return -1.0 if left is None else left
+
+    @bento.api
+    def words(self, text: str) -> Iterator[str]:
+        yield from text.split()
+
+    @bento.api
+    async def vectors(self, n: int) -> AsyncIterator[np.ndarray]:
+        for i in range(n):
+            yield np.full(2, float(i))
+
+
+@bento.service
+class Frontend:
+    backend = bento.depends(Backend)
+
+    @bento.api
+    def combined(self, x: np.ndarray) -> np.ndarray:
+        return self.backend.double(x)
+
+    @bento.api
+    async def gathered(self, x: np.ndarray) -> np.ndarray:
+        a, b = await asyncio.gather(self.backend.to_async.double(x), self.backend.scale(x))
+        return a + b
+
+
+@pytest.fixture
+def proxy(sock: str, no_resolver: None) -> Iterator[remote.RemoteService]:
+    with running(Backend, internal=True, uds=sock):
+        remote.install({"Backend": sock})
+        frontend = Frontend()
+        dep = frontend.backend
+        assert isinstance(dep, remote.RemoteService)
+        try:
+            yield dep
+        finally:
+            dep.close()
+            Frontend.dependencies["backend"]._value = None
+
+
+def test_arrays_cross_the_socket_and_keep_their_type(proxy: remote.RemoteService) -> None:
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = proxy.double(x)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, x * 2)
+    np.testing.assert_array_equal(Frontend().combined(x), x * 2)
+
+
+def test_async_target_is_awaited_and_sync_target_has_to_async(proxy: remote.RemoteService) -> None:
+    x = np.ones(3)
+
+    async def gathered() -> np.ndarray:
+        try:
+            return await Frontend().gathered(x)
+        finally:
+            await proxy.aclose()
+
+    np.testing.assert_array_equal(asyncio.run(gathered()), x * 5)
+    np.testing.assert_array_equal(proxy.to_sync.scale(x, factor=0.5), x * 0.5)
+    np.testing.assert_array_equal(proxy.double.run(x), x * 2)
+
+
+def test_path_result_is_a_readable_local_file_after_the_dependency_cleaned_up(proxy: remote.RemoteService) -> None:
+    path = proxy.render("hello")
+    assert isinstance(path, Path)
+    assert path.name == "card.txt"
+    assert path.read_text() == "card: hello"
+    assert Path(proxy.socket_path).parent in path.parents
+
+
+def test_errors_surface_with_remote_status_and_message(proxy: remote.RemoteService) -> None:
+    with pytest.raises(RemoteError, match="no such card") as info:
+        proxy.fail(404)
+    assert info.value.status == 404
+    with pytest.raises(RemoteError, match="bad input for fail") as info:
+        proxy.fail(1)
+    assert info.value.status == 500
+    with pytest.raises(RemoteError) as info:
+        proxy.double(x="not an array of numbers", extra=1)
+    assert info.value.status == 400
+
+
+def test_remaining_deadline_travels_with_the_call(proxy: remote.RemoteService) -> None:
+    assert proxy.budget() > 25  # no caller deadline: the dependency's own traffic.timeout (30 s)
+    token = request_deadline.set(time.monotonic() + 5)
+    try:
+        left = proxy.budget()
+        assert 0 < left <= 5
+        request_deadline.set(time.monotonic() - 0.1)
+        with pytest.raises(ServiceUnavailable, match="deadline has already passed"):
+            proxy.double(np.ones(1))
+    finally:
+        request_deadline.reset(token)
+
+
+def test_streams_arrive_item_by_item_in_both_conventions(proxy: remote.RemoteService) -> None:
+    assert list(proxy.words("a bb ccc")) == ["a", "bb", "ccc"]
+
+    async def collect() -> list[np.ndarray]:
+        try:
+            return [v async for v in proxy.vectors(3)]
+        finally:
+            await proxy.aclose()
+
+    items = asyncio.run(collect())
+    assert all(isinstance(v, np.ndarray) for v in items)
+    assert [v.tolist() for v in items] == [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+    assert [v.tolist() for v in proxy.to_sync.vectors(2)] == [[0.0, 0.0], [1.0, 1.0]]
+
+
+def test_unknown_api_names_the_available_ones(proxy: remote.RemoteService) -> None:
+    with pytest.raises(AttributeError, match="no API `tripple`.*double"):
+        proxy.tripple
+
+
+def test_internal_wire_format_is_refused_by_a_public_app() -> None:
+    import pickle
+
+    with running(Backend, internal=False) as url:
+        response = httpx.post(url + "/double", content=pickle.dumps({"x": np.ones(2)}),
+                              headers={"content-type": remote.PICKLE, "accept": remote.PICKLE})
+    assert response.status_code == 415
+    assert response.json()["error"] == "UnsupportedMediaType"
+
+
+def test_unreachable_dependency_is_service_unavailable(tmp_path: Path, no_resolver: None) -> None:
+    remote.install({"Backend": str(tmp_path / "nobody.sock")})
+    dep = Frontend.dependencies["backend"]
+    try:
+        with pytest.raises(ServiceUnavailable, match="Backend.double is not reachable"):
+            Frontend().backend.double(np.ones(1))
+    finally:
+        dep.resolve().close()
+        dep._value = None
