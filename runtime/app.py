@@ -45,6 +45,7 @@ class Runtime:
         self.instance: Any = None
         self.started = False
         self.startup_error: BaseException | None = None
+        self.on_startup_failure: Callable[[BaseException], None] | None = None
         self.endpoints: list[APIEndpoint] = []
         self._init_task: asyncio.Task[None] | None = None
 
@@ -71,6 +72,8 @@ class Runtime:
         except Exception as exc:
             self.startup_error = exc
             logger.exception("service %s failed to start", self.service.name)
+            if self.on_startup_failure is not None:
+                self.on_startup_failure(exc)
 
     def start(self) -> None:
         self._init_task = asyncio.get_running_loop().create_task(self._start())
@@ -145,6 +148,16 @@ class BentoApp:
     def startup_error(self) -> BaseException | None:
         """Set when ``__init__`` or a startup hook raised; ``/livez`` then answers 503."""
         return self.runtime.startup_error
+
+    @property
+    def on_startup_failure(self) -> Callable[[BaseException], None] | None:
+        """Called (on the event loop) with the exception when ``__init__`` or a startup hook raised; the
+        server sets it to stop the worker (the lifespan startup has already completed by then)."""
+        return self.runtime.on_startup_failure
+
+    @on_startup_failure.setter
+    def on_startup_failure(self, callback: Callable[[BaseException], None] | None) -> None:
+        self.runtime.on_startup_failure = callback
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]

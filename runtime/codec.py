@@ -65,7 +65,7 @@ async def send_error(send: Any, status: int, error: str, message: str, detail: A
 
 
 def from_validation_error(exc: ValidationError) -> RequestInvalid:
-    detail = []
+    detail: list[dict[str, Any]] = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = err["loc"]
         field = ".".join(str(p) for p in loc) if loc else None
@@ -78,7 +78,7 @@ def from_validation_error(exc: ValidationError) -> RequestInvalid:
             message = "unknown field; not a parameter of this API"
         detail.append({"field": field, "message": message})
     first = detail[0] if detail else {"field": None, "message": "invalid request"}
-    summary = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    summary = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
     if len(detail) > 1:
         summary += f" (and {len(detail) - 1} more)"
     return RequestInvalid(summary, detail)
@@ -141,6 +141,9 @@ class Decoder:
                     data.setdefault(key, []).append(item)
                 else:
                     data[key] = item
+            for key in self.list_params & data.keys():  # one field holding a whole JSON array
+                if len(data[key]) == 1 and isinstance(data[key][0], list):
+                    data[key] = data[key][0]
             return data
         finally:
             await form.close()

@@ -95,7 +95,7 @@ class APIEndpoint:
                     except ValueError:
                         pass
             body = await read_body(receive, content_length, self.max_body)
-            if self.context_param is None and content_type in (b"", b"application/json"):
+            if self.context_param is None and (not content_type or content_type.startswith(b"application/json")):
                 kwargs = self.decoder.decode_json(body)
             else:
                 from starlette.requests import Request
@@ -160,7 +160,7 @@ class APIEndpoint:
         if ctx is not None:
             status = ctx.response.status_code
             extra = codec.context_headers(ctx.response)
-        if self.rt.internal and _PICKLE in accept:
+        if self.rt.internal and self.kind != "file" and _PICKLE in accept:
             await codec.send_body(send, status, _PICKLE, codec.pickle_body(result), extra)
         elif self.kind == "file":
             await codec.send_file(scope, receive, send, result, self.encoder.content_type and
