@@ -200,7 +200,8 @@ class APIEndpoint:
             if ctx is not None:
                 status = ctx.response.status_code
                 extra = codec.context_headers(ctx.response)
-            await streaming.send_stream(receive, send, first, steps, encode, content_type, status, extra)
+            await streaming.send_stream(receive, send, first, steps, encode, content_type, status, extra,
+                                        self.api.name)
         finally:
             if steps.pending is not None and not steps.pending.done():
                 slot.release_after(steps.pending)

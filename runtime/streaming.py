@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import json
+import logging
 import typing
 from typing import Any, AsyncIterator, Callable
 
 from bento.schema import Signature, strip_annotated
 
 END = object()
+logger = logging.getLogger("bento.server")
 
 
 def _step(gen: Any) -> Any:
@@ -120,8 +123,13 @@ class StreamEncoder:
 
 
 async def send_stream(receive: Any, send: Any, first: Any, steps: Any, encode: Callable[[Any], bytes],
-                      content_type: bytes, status: int, extra: list[tuple[bytes, bytes]]) -> None:
-    """Send ``first`` and every following item of ``steps`` until END; stop if the client goes away."""
+                      content_type: bytes, status: int, extra: list[tuple[bytes, bytes]], name: str) -> None:
+    """Send ``first`` and every following item of ``steps`` until END; stop if the client goes away.
+
+    An exception raised by the generator after the first item ends the stream (logged with its traceback;
+    SSE clients also get an ``event: error`` frame with the JSON error body).
+    """
+    sse = content_type.startswith(b"text/event-stream")
     task = asyncio.current_task()
     assert task is not None
     streaming = [True]
@@ -138,14 +146,22 @@ async def send_stream(receive: Any, send: Any, first: Any, steps: Any, encode: C
 
     watcher = asyncio.get_running_loop().create_task(watch())
     headers = [(b"content-type", content_type), (b"cache-control", b"no-cache"), *extra]
-    if content_type.startswith(b"text/event-stream"):
+    if sse:
         headers.append((b"x-accel-buffering", b"no"))
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         item = first
         while item is not END:
             await send({"type": "http.response.body", "body": encode(item), "more_body": True})
-            item = await steps.next()
+            try:
+                item = await steps.next()
+            except Exception as exc:  # the status is sent already: end the stream, say why if SSE
+                logger.exception("stream of %s failed after it started", name)
+                if sse:
+                    frame = json.dumps({"error": type(exc).__name__, "message": str(exc)})
+                    await send({"type": "http.response.body", "body": f"event: error\ndata: {frame}\n\n".encode(),
+                                "more_body": True})
+                break
         streaming[0] = False
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except asyncio.CancelledError:

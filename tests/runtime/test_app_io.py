@@ -231,3 +231,63 @@ def test_context_temp_dir_is_removed_after_the_response() -> None:
         r = client.post("/scratch", json={})
         assert r.status_code == 200
         assert not Path(r.text).exists()
+
+
+@bento.service(traffic={"timeout": 0.3})
+class Faulty:
+    @bento.api
+    def flaky(self, fail_after: int) -> Iterator[str]:
+        for i in range(fail_after):
+            yield f"item {i}"
+        raise RuntimeError("tokenizer crashed")
+
+    @bento.api
+    async def sleepy(self) -> AsyncGenerator[str, None]:
+        await asyncio.sleep(10)
+        yield "late"
+
+
+def test_a_generator_failing_mid_stream_ends_the_stream_with_an_sse_error_event() -> None:
+    with serving(Faulty) as client:
+        r = client.post("/flaky", json={"fail_after": 2}, headers={"accept": "text/event-stream"})
+        assert r.status_code == 200
+        assert r.text.startswith("data: item 0\n\ndata: item 1\n\n")
+        assert 'event: error\ndata: {"error": "RuntimeError", "message": "tokenizer crashed"}' in r.text
+        r = client.post("/flaky", json={"fail_after": 0})
+        assert r.status_code == 500
+        assert r.json() == {"error": "RuntimeError", "message": "tokenizer crashed"}
+
+
+def test_a_stream_without_a_first_item_within_the_timeout_is_504() -> None:
+    with serving(Faulty) as client:
+        r = client.post("/sleepy", json={})
+        assert r.status_code == 504
+
+
+@bento.service
+class Forms:
+    @bento.api
+    def tally(self, counts: list[int], label: str, weight: float = 1.0) -> dict[str, Any]:
+        return {"total": sum(counts) * weight, "label": label}
+
+
+def test_form_bodies_decode_json_fields_but_keep_text_fields() -> None:
+    with serving(Forms) as client:
+        r = client.post("/tally", data={"counts": "[1, 2, 3]", "label": "123", "weight": "0.5"})
+        assert r.json() == {"total": 3.0, "label": "123"}
+        r = client.post("/tally", files=[("counts", (None, "4")), ("counts", (None, "5")), ("label", (None, "x"))])
+        assert r.json() == {"total": 9.0, "label": "x"}
+
+
+@bento.service
+class Batched:
+    @bento.api(batchable=True, max_batch_size=8, max_latency_ms=1000)
+    def double(self, xs: np.ndarray) -> np.ndarray:
+        return xs * 2
+
+
+def test_batchable_api_is_served_through_the_batching_hook() -> None:
+    with serving(Batched) as client:
+        r = client.post("/double", json={"xs": [1, 2, 3]})
+        assert r.status_code == 200, r.text
+        assert r.json() == [2, 4, 6]

@@ -260,3 +260,24 @@ def test_an_api_on_a_reserved_route_is_refused() -> None:
 
     with pytest.raises(InvalidConfig, match="reserved route /metrics"):
         create_app(Clash, LocalState())
+
+
+def test_access_log_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="bento.access"), serving(Measured) as client:
+        client.post("/buy", json={"n": 5})
+    lines = [r.getMessage() for r in caplog.records if r.name == "bento.access" and "/buy" in r.getMessage()]
+    assert len(lines) == 1
+    assert " POST /buy 200 " in lines[0] and "in=7B" in lines[0] and "out=1B" in lines[0]
+
+
+@bento.service(logging={"access": {"enabled": False}})
+class Quiet:
+    @bento.api
+    def buy(self, n: int) -> int:
+        return n
+
+
+def test_access_log_can_be_disabled(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="bento.access"), serving(Quiet) as client:
+        client.post("/buy", json={"n": 5})
+    assert not [r for r in caplog.records if r.name == "bento.access"]
