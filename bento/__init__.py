@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "on_startup": "bento.services",
     "on_shutdown": "bento.services",
     "Service": "bento.services",
+    "runner_service": "bento.runner",
     # Inside an API
     "Context": "bento.context",
     "Cookie": "bento.context",
@@ -27,6 +28,9 @@ _EXPORTS: dict[str, str] = {
     # The store
     "models": "bento",
     "bentos": "bento",
+    # Calling running services
+    "SyncHTTPClient": "bento.client",
+    "AsyncHTTPClient": "bento.client",
     # Errors
     "BentoError": "bento.errors",
 }
@@ -35,8 +39,10 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
     from bento import bentos, models, validators
+    from bento.client import AsyncHTTPClient, SyncHTTPClient
     from bento.context import Context, Cookie
     from bento.errors import BentoError
+    from bento.runner import runner_service
     from bento.services import Service, api, depends, on_deployment, on_shutdown, on_startup, service
 
 

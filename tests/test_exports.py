@@ -8,8 +8,9 @@ import bento
 
 def test_public_surface_is_pinned() -> None:
     assert bento.__all__ == sorted([
-        "BentoError", "Context", "Cookie", "Service", "__version__", "api", "bentos", "depends",
-        "models", "on_deployment", "on_shutdown", "on_startup", "service", "validators",
+        "AsyncHTTPClient", "BentoError", "Context", "Cookie", "Service", "SyncHTTPClient", "__version__", "api",
+        "bentos", "depends", "models", "on_deployment", "on_shutdown", "on_startup", "runner_service", "service",
+        "validators",
     ])
     for name in bento.__all__:
         assert getattr(bento, name) is not None
