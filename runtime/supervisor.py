@@ -38,7 +38,7 @@ from typing import Any, Callable
 from bento.errors import InvalidArgument, InvalidConfig
 from bento.runtime import reload as reloading
 from bento.runtime.state import SharedRegion
-from bento.runtime.worker import STARTUP_FAILURE, WorkerSpec, run_worker
+from bento.runtime.worker import WorkerSpec, run_worker
 from bento.services import Service
 
 logger = logging.getLogger("bento.serve")
@@ -228,6 +228,7 @@ class Supervisor:
             for slot in self.slots:
                 if not self.stopping and slot.pid is None and slot.restart_at is not None and now >= slot.restart_at:
                     fork(slot)
+            self._ever_ready.update(n for n in counts if region.ready(n))
             if not self._announced and all(region.ready(n) for n in counts):
                 self._announced = True
                 logger.info("ready: %s", where)
@@ -285,9 +286,9 @@ class Supervisor:
             if self.stopping:
                 continue
             lived = time.monotonic() - slot.started
-            code = os.waitstatus_to_exitcode(status)
-            if code == STARTUP_FAILURE and name not in self._ever_ready:
-                logger.error("%s (pid %d) failed to start (see the error above); stopping", slot.label, pid)
+            if name not in self._ever_ready:  # a crash before the service ever served: restarting won't help
+                logger.error("%s (pid %d) %s before %s was ever ready (see the error above); stopping",
+                             slot.label, pid, describe_exit(status), name)
                 self.exit_code = 1
                 self.stopping = True
                 continue

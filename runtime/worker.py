@@ -18,14 +18,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from bento.errors import BentoError
+
 if TYPE_CHECKING:
     from bento.runtime.state import ServingState
     from bento.services import Service
 
 logger = logging.getLogger("bento.serve")
-
-# uvicorn's exit status when the application's lifespan startup failed (``__init__`` raised).
-STARTUP_FAILURE = 3
 
 DEPENDENCY_SOCKETS_ENV = "BENTO_DEPENDENCY_SOCKETS"
 
@@ -115,8 +114,8 @@ def run_worker(spec: WorkerSpec, state_factory: Any, parent: int) -> NoReturn:
     code = 1
     try:
         signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a closed terminal reaches the supervisor, which stops us
         # Until uvicorn installs its own handlers a stop request simply ends the worker; afterwards uvicorn
         # restores these, re-raises the signal it handled, and the worker leaves with status 0.
         signal.signal(signal.SIGTERM, _raise_exit)
@@ -126,6 +125,9 @@ def run_worker(spec: WorkerSpec, state_factory: Any, parent: int) -> NoReturn:
         code = _serve(spec, state_factory())
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
+    except BentoError as exc:  # e.g. an API on a reserved route: the message says how to fix it
+        logger.error("error: %s", exc)
+        code = exc.exit_code
     except BaseException:
         traceback.print_exc()
         code = 1

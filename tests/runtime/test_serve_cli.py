@@ -236,3 +236,19 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         result = run_cli("serve", "service.py:Echo", "--port", str(port), cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_service_that_cannot_start_stops_serve_with_its_error(tmp_path: Path) -> None:
+    write(tmp_path / "service.py", """
+        import bento
+
+        @bento.service
+        class Clash:
+            @bento.api(route="/readyz")
+            def echo(self, text: str) -> str:
+                return text
+    """)
+    result = run_cli("serve", "service.py:Clash", "--port", str(free_port()), cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "reserved route /readyz" in result.stderr
+    assert "was ever ready" in result.stderr and "Traceback" not in result.stderr
