@@ -15,12 +15,13 @@ import gzip
 import hashlib
 import os
 import tarfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from bento.store.errors import InvalidArgument, UnsafePath
 from bento.store.item import Item
-from bento.store.manifest import CHUNK, Progress
+from bento.store.manifest import CHUNK, BackgroundHasher, Progress
 from bento.store.paths import check_relpath, safe_join
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -40,11 +41,11 @@ def archive_mtime() -> int:
 
 
 class _HashingReader:
-    """Reads a file for tarfile while hashing it and reporting progress."""
+    """Reads a file for tarfile while hashing it (on a helper thread) and reporting progress."""
 
-    def __init__(self, f: IO[bytes], progress: Progress | None) -> None:
+    def __init__(self, f: IO[bytes], pool: ThreadPoolExecutor, progress: Progress | None) -> None:
         self.f = f
-        self.h = hashlib.sha256()
+        self.h = BackgroundHasher(pool)
         self.progress = progress
 
     def read(self, n: int = -1) -> bytes:
@@ -85,7 +86,8 @@ def write(out: IO[bytes], items: Iterable[tuple[str, Item]], *, compression: str
     else:
         sink = out
     # mode "w" (not the "w|" stream mode, whose buffer copies grow quadratically with the write size)
-    with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with ThreadPoolExecutor(max_workers=1) as pool, \
+            tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.copybufsize = CHUNK
         for prefix, item in items:
             manifest = item.manifest_path.read_bytes()
@@ -96,7 +98,7 @@ def write(out: IO[bytes], items: Iterable[tuple[str, Item]], *, compression: str
                     size = os.fstat(fh.fileno()).st_size
                     if size != f["size"]:
                         raise IntegrityError(f"{item.kind} {item.tag}: {f['path']} has {size} bytes, manifest says {f['size']}")
-                    reader = _HashingReader(fh, progress)
+                    reader = _HashingReader(fh, pool, progress)
                     tar.addfile(_entry(f"{prefix}/{f['path']}", size, mtime), reader)
                 if reader.h.hexdigest() != f["sha256"]:
                     raise IntegrityError(f"{item.kind} {item.tag}: {f['path']} was altered (sha256 differs from "
@@ -163,25 +165,38 @@ def members(src: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]
 def extract(src: IO[bytes], staging: Path, progress: Progress | None = None) -> dict[str, tuple[str, int]]:
     """Unpack into ``staging`` (which must be empty); ``{member: (sha256, size)}`` for every file."""
     seen: dict[str, tuple[str, int]] = {}
-    for m, reader in members(src):
-        rel = check_relpath(m.name, "archive member")
-        target = safe_join(staging, rel, what="archive member")
-        if reader is None:
-            continue
-        if rel in seen or target.exists():
-            raise UnsafePath(f"archive member {m.name!r} appears twice; refused")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        h = hashlib.sha256()
-        size = 0
-        with reader, open(target, "xb") as out:
-            while True:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for m, reader in members(src):
+            _extract_one(m, reader, staging, seen, pool, progress)
+    return seen
+
+
+def _extract_one(m: tarfile.TarInfo, reader: IO[bytes] | None, staging: Path, seen: dict[str, tuple[str, int]],
+                 pool: ThreadPoolExecutor, progress: Progress | None) -> None:
+    rel = check_relpath(m.name, "archive member")
+    target = safe_join(staging, rel, what="archive member")
+    if reader is None:
+        return
+    if rel in seen or target.exists():
+        raise UnsafePath(f"archive member {m.name!r} appears twice; refused")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    size = 0
+    pending: list[Future[Any]] = []
+    with reader, open(target, "xb") as out:
+        try:
+            while True:  # decompress the next chunk here while helpers write and hash the previous one
                 chunk = reader.read(CHUNK)
+                for f in pending:
+                    f.result()
+                pending = []
                 if not chunk:
                     break
-                h.update(chunk)
-                out.write(chunk)
+                pending = [pool.submit(h.update, chunk), pool.submit(out.write, chunk)]
                 size += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
-        seen[rel] = (h.hexdigest(), size)
-    return seen
+        finally:
+            for f in pending:
+                f.result()
+    seen[rel] = (h.hexdigest(), size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -44,6 +44,30 @@ def hash_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:
             if progress is not None:
                 progress(n)
     return h.hexdigest(), size
+
+
+class BackgroundHasher:
+    """sha256 computed on a helper thread, overlapping the caller's compression or disk writes.
+
+    ``update`` waits for the previous chunk, so at most one chunk is in flight and chunks stay ordered;
+    the caller must not mutate a chunk after handing it over (bytes objects are immutable).
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._h = hashlib.sha256()
+        self._pool = pool
+        self._pending: Future[None] | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._pool.submit(self._h.update, data)
+
+    def hexdigest(self) -> str:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+        return self._h.hexdigest()
 
 
 def scan_files(root: Path, manifest_name: str) -> tuple[list[str], list[str]]:

@@ -1,0 +1,211 @@
+"""Store benchmarks (issue 3), each against its baseline in the same run; medians of --runs runs.
+
+    .venv/bin/python bench/store_bench.py                       # 1 GiB, 3 runs, 1,000 versions
+    .venv/bin/python bench/store_bench.py --bentoml /tmp/bentoml14/bin/python --update-readme
+
+1. save: ``bento.models.create`` + ``np.save`` into it (hashing + publish included) vs ``np.save`` to a
+   plain file in the same filesystem.
+2. get: ``bento.models.get("name:latest").path_of(...)`` with 1,000 versions of that name (after import).
+3. export/import of that model: ours (tar + zstd level 3, verified) vs GNU tar with zstd level 3.
+4. optional: BentoML 1.4 (its own venv) saving, getting and exporting the same array.
+
+All test data lives in a temporary directory on the store's filesystem and is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def median_of(runs: int, fn: Callable[[], object], cleanup: Callable[[], object] = lambda: None) -> float:
+    out = []
+    for _ in range(runs):
+        out.append(timed(fn))
+        cleanup()
+    return statistics.median(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--versions", type=int, default=1000)
+    ap.add_argument("--bentoml", help="python of a venv with bentoml==1.4.* (e.g. /tmp/bentoml14/bin/python)")
+    ap.add_argument("--work", default=str(HERE.parent / ".bench-store"), help="scratch dir (same disk as the store)")
+    ap.add_argument("--update-readme", action="store_true", help="rewrite the `## Store` section of bench/README.md")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(dir=Path(args.work).parent, prefix=".bench-store-"))
+    os.environ["BENTO_HOME"] = str(work / "home")
+    import bento
+    from bento.store import open_store, transfer
+
+    size = args.size_mib << 20
+    arr = np.random.default_rng(0).standard_normal(size // 4, dtype=np.float32)
+    results: dict[str, float | str] = {}
+    try:
+        # 1. save --------------------------------------------------------------------------------
+        plain = work / "plain.npy"
+        saved: list[str] = []
+
+        def save_plain() -> None:
+            np.save(plain, arr)
+
+        def save_ours() -> None:
+            with bento.models.create("bench_model") as m:
+                np.save(m.path_of("weights.npy"), arr)
+            saved.append(m.tag)
+
+        base, ours = [], []
+        for _ in range(args.runs):  # interleaved so that both see the same machine load
+            base.append(timed(save_plain))
+            plain.unlink()
+            ours.append(timed(save_ours))
+            if len(saved) < args.runs:
+                bento.models.delete(saved.pop())
+        results["save_plain_s"] = statistics.median(base)
+        results["save_ours_s"] = statistics.median(ours)
+        tag = saved[-1]
+        del arr
+
+        # 2. get with many versions ------------------------------------------------------------
+        store = open_store()
+        for _ in range(args.versions - 1):
+            with store.models.create("many") as m:
+                m.path_of("w.bin").write_bytes(b"w")
+        with store.models.create("many") as m:
+            m.path_of("w.bin").write_bytes(b"w")
+        lat = []
+        for _ in range(300):
+            t0 = time.perf_counter()
+            bento.models.get("many:latest").path_of("w.bin")
+            lat.append((time.perf_counter() - t0) * 1000)
+        results["get_latest_ms"] = statistics.median(lat)
+        lat = []
+        first = store.models.list("many")[-1].version
+        for _ in range(100):
+            t0 = time.perf_counter()
+            bento.models.get(f"many:{first[:20]}").path_of("w.bin")
+            lat.append((time.perf_counter() - t0) * 1000)
+        results["get_prefix_ms"] = statistics.median(lat)
+
+        # 3. export / import ---------------------------------------------------------------------
+        item = store.models.get(tag)
+        ours_archive = work / "ours.bentomodel"
+        gnu_archive = work / "gnu.tar.zst"
+        results["export_ours_s"] = median_of(args.runs, lambda: transfer.export(store, "model", tag, ours_archive))
+        tar_base = ["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0"]
+        for threads in ("1", "0"):
+            results[f"export_gnu_T{threads}_s"] = median_of(args.runs, lambda: subprocess.run(
+                [*tar_base, "-I", f"zstd -3 -T{threads} -q", "-cf", str(gnu_archive), "-C", str(item.path), "."],
+                check=True))
+        results["archive_ratio"] = os.path.getsize(ours_archive) / item.size
+        counter = iter(range(1000))
+
+        def import_ours() -> None:
+            transfer.import_archive(open_store(work / f"import-{next(counter)}"), "model", ours_archive)
+
+        results["import_ours_s"] = median_of(args.runs, import_ours,
+                                             lambda: [shutil.rmtree(p) for p in work.glob("import-*")])
+        dest = work / "gnu-extract"
+
+        def extract_gnu() -> None:
+            dest.mkdir()
+            subprocess.run(["tar", "-I", "zstd -d -q", "-xf", str(gnu_archive), "-C", str(dest)], check=True)
+
+        results["import_gnu_s"] = median_of(args.runs, extract_gnu, lambda: shutil.rmtree(dest))
+        for p in (ours_archive, gnu_archive):
+            p.unlink()
+        shutil.rmtree(work / "home")
+
+        # 4. BentoML 1.4 ------------------------------------------------------------------------
+        if args.bentoml:
+            proc = subprocess.run([args.bentoml, str(HERE / "store_bentoml14.py"), str(args.size_mib), str(work)],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                results["bentoml_error"] = proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"
+            else:
+                data = json.loads(proc.stdout.strip().splitlines()[-1])
+                results.update({f"bentoml_{k}": v for k, v in data.items()})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    report = render(results, args)
+    print(report)
+    print(json.dumps(results, indent=2), file=sys.stderr)
+    if args.update_readme:
+        update_readme(report)
+
+
+def render(r: dict[str, float | str], args: argparse.Namespace) -> str:
+    mib = args.size_mib
+    tput = lambda s: mib / float(s)  # noqa: E731
+    lines = [
+        "## Store",
+        "",
+        f"`bench/store_bench.py --size-mib {mib} --runs {args.runs} --versions {args.versions}` (medians of {args.runs}"
+        " runs; 2 cores shared with other helpers' test runs, so absolute times are noisy — the ratios compare"
+        " runs interleaved in the same process). Model = one float32 `.npy` file of random normals.",
+        "",
+        "| measure | ours | baseline (same run) | ratio | target |",
+        "|---|---|---|---|---|",
+        f"| save {mib} MiB (`models.create` + `np.save`, hashing incl.) | {float(r['save_ours_s']):.2f} s | "
+        f"plain `np.save` {float(r['save_plain_s']):.2f} s | {float(r['save_ours_s']) / float(r['save_plain_s']):.2f}× | ≤ 1.5× |",
+        f"| `get('many:latest').path_of()` with {args.versions} versions | {float(r['get_latest_ms']):.3f} ms | — | — | ≤ 5 ms |",
+        f"| `get('many:<20-char prefix>')` with {args.versions} versions | {float(r['get_prefix_ms']):.3f} ms | — | — | — |",
+        f"| export (tar + zstd -3, hashes checked) | {tput(r['export_ours_s']):.0f} MiB/s | GNU tar + `zstd -3 -T0` "
+        f"{tput(r['export_gnu_T0_s']):.0f} MiB/s | {float(r['export_gnu_T0_s']) / float(r['export_ours_s']):.2f}× | ≥ 0.7× |",
+        f"| export vs single-threaded zstd | {tput(r['export_ours_s']):.0f} MiB/s | GNU tar + `zstd -3 -T1` "
+        f"{tput(r['export_gnu_T1_s']):.0f} MiB/s | {float(r['export_gnu_T1_s']) / float(r['export_ours_s']):.2f}× | — |",
+        f"| import (extract + sha256 verify + publish) | {tput(r['import_ours_s']):.0f} MiB/s | GNU tar `-I 'zstd -d'` "
+        f"(no verification) {tput(r['import_gnu_s']):.0f} MiB/s | {float(r['import_gnu_s']) / float(r['import_ours_s']):.2f}× | ≥ 0.7× |",
+    ]
+    if "bentoml_export_s" in r:
+        lines += [
+            f"| export vs BentoML 1.4 (`export_model`, {r['bentoml_format']}) | {float(r['export_ours_s']):.1f} s | "
+            f"{float(r['bentoml_export_s']):.1f} s | {float(r['bentoml_export_s']) / float(r['export_ours_s']):.0f}× faster | ≥ 20× |",
+            f"| save vs BentoML 1.4 (`models.create` + `np.save`) | {float(r['save_ours_s']):.2f} s | "
+            f"{float(r['bentoml_save_s']):.2f} s | {float(r['bentoml_save_s']) / float(r['save_ours_s']):.1f}× faster | — |",
+            f"| `get(latest)` vs BentoML 1.4 (1 version) | {float(r['get_latest_ms']):.3f} ms | "
+            f"{float(r['bentoml_get_ms']):.1f} ms | — | — |",
+        ]
+    elif "bentoml_error" in r:
+        lines += ["", f"BentoML 1.4 comparison failed: `{r['bentoml_error']}`."]
+    lines += ["", f"Archive size: {float(r['archive_ratio']):.3f} × the model (random floats barely compress)."]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(section: str) -> None:
+    path = HERE / "README.md"
+    text = path.read_text()
+    start = text.find("\n## Store\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[: start + 1] + section + (text[end:] if end != -1 else "")
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
