@@ -77,11 +77,11 @@ def main() -> None:
             saved.append(m.tag)
 
         base, ours = [], []
-        for _ in range(args.runs):  # interleaved so that both see the same machine load
+        for run in range(args.runs):  # interleaved so that both see the same machine load
             base.append(timed(save_plain))
             plain.unlink()
             ours.append(timed(save_ours))
-            if len(saved) < args.runs:
+            if run < args.runs - 1:
                 bento.models.delete(saved.pop())
         results["save_plain_s"] = statistics.median(base)
         results["save_ours_s"] = statistics.median(ours)

@@ -89,7 +89,8 @@ class Item:
         """Raise IntegrityError if the item was altered (by default a cheap name-and-size check)."""
         found = self.problems(deep=deep)
         if found:
-            hint = f"run `bento {'models ' if self.kind == 'model' else ''}verify {self.tag}` for details"
+            hint = (f"run `bento models verify {self.tag}` for details" if self.kind == "model"
+                    else "rebuild it or import it again")
             raise IntegrityError(f"{self.kind} {self.tag} at {self.path} was altered: {'; '.join(found[:3])} ({hint})")
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import contextlib
 import datetime as _dt
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,6 +20,7 @@ from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, N
 from bento.store.item import Item
 from bento.store.locking import file_lock
 from bento.store.paths import atomic_write, safe_join
+from bento.store.scratch import scratch_dir
 from bento.store.staging import Staged, check_staged_tree, materialize_links
 from bento.store.tags import LATEST, Tag, check_component, new_version
 
@@ -113,9 +113,8 @@ class ItemStore:
                 raise InvalidArgument(f"{name}:{version}: 'latest' is reserved; choose another version")
         # Fail on unserialisable labels/metadata before the caller writes gigabytes.
         _manifest.dump(_manifest.build(name, version, when, labels, metadata, extra, [], TOOL_VERSION))
-        staging = self._staging_dir(name)
-        staged = Staged(self.kind, name, version, staging)
-        try:
+        with scratch_dir(self._tmp_root(), f"{self.kind}-{name}-") as staging:
+            staged = Staged(self.kind, name, version, staging)
             yield staged
             materialize_links(staging)
             rels = check_staged_tree(staging, self.manifest_name)
@@ -123,8 +122,6 @@ class ItemStore:
             info = _manifest.build(name, version, when, labels, metadata, extra, files, TOOL_VERSION)
             (staging / self.manifest_name).write_bytes(_manifest.dump(info))
             staged.item, staged.existed = self.publish(staging, info)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def copy_in(self, item: Item, progress: _manifest.Progress | None = None) -> Item:
         """Copy a complete item (e.g. from another store home) into this store, verifying every hash."""
@@ -134,8 +131,7 @@ class ItemStore:
         existing = self._existing(info["name"], info["version"])
         if existing is not None and existing.digest == info.get("digest"):
             return existing
-        staging = self._staging_dir(info["name"])
-        try:
+        with scratch_dir(self._tmp_root(), f"{self.kind}-{info['name']}-") as staging:
             for entry in info["files"]:
                 src = item.path_of(entry["path"])
                 dst = safe_join(staging, entry["path"], what=f"file in {item.tag}")
@@ -149,8 +145,6 @@ class ItemStore:
             shutil.copyfile(item.manifest_path, staging / self.manifest_name)
             published, _ = self.publish(staging, _manifest.load(staging / self.manifest_name))
             return published
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     def publish(self, staging: Path, info: dict[str, Any]) -> tuple[Item, bool]:
         """Move a complete, verified staging directory into place; ``(item, existed)``.
@@ -190,18 +184,17 @@ class ItemStore:
 
                 raise InUse(f"{self.kind} {item.tag} is used by {', '.join(users)}; delete those first or pass --force")
         name_dir = self.dir / item.name
-        trash = Path(tempfile.mkdtemp(dir=self._tmp_root(), prefix="trash-"))
-        with file_lock(name_dir / ".lock"):
-            os.rename(item.path, trash / "item")
-            latest = _read_latest(name_dir)
-            if latest in (None, item.version):
-                newest = self._newest(name_dir)
-                if newest is None:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(name_dir / LATEST)
-                else:
-                    atomic_write(name_dir / LATEST, newest.encode())
-        shutil.rmtree(trash, ignore_errors=True)
+        with scratch_dir(self._tmp_root(), "trash-") as trash:
+            with file_lock(name_dir / ".lock"):
+                os.rename(item.path, trash / "item")
+                latest = _read_latest(name_dir)
+                if latest in (None, item.version):
+                    newest = self._newest(name_dir)
+                    if newest is None:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(name_dir / LATEST)
+                    else:
+                        atomic_write(name_dir / LATEST, newest.encode())
         return item
 
     # ---- internals -----------------------------------------------------------------------------
@@ -209,9 +202,6 @@ class ItemStore:
         tmp = self.home / ".tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp
-
-    def _staging_dir(self, name: str) -> Path:
-        return Path(tempfile.mkdtemp(dir=self._tmp_root(), prefix=f"{self.kind}-{name}-"))
 
     def _existing(self, name: str, version: str) -> Item | None:
         path = self.dir / name / version

@@ -8,7 +8,6 @@ archive carries the models it references, so pushing a bento pushes its models a
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 from bento.store import archive, manifest as _manifest
 from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound, UnsafePath
 from bento.store.item import Item
+from bento.store.scratch import scratch_dir
 from bento.store.tags import Tag, check_component
 
 if TYPE_CHECKING:
@@ -116,8 +116,7 @@ def import_archive(store: Store, kind: str, src: str | os.PathLike[str] | IO[byt
     taken by different content) leave the store untouched.
     """
     target = _items(store, kind)
-    staging = Path(tempfile.mkdtemp(dir=target._tmp_root(), prefix="import-"))
-    try:
+    with scratch_dir(target._tmp_root(), "import-") as staging:
         if isinstance(src, (str, os.PathLike)):
             with _open_source(src) as f:
                 found = archive.extract(f, staging, progress)
@@ -140,8 +139,6 @@ def import_archive(store: Store, kind: str, src: str | os.PathLike[str] | IO[byt
                 result = published
         assert result is not None
         return result
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _group(found: dict[str, tuple[str, int]], kind: str) -> dict[str, dict[str, tuple[str, int]]]:

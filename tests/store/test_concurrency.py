@@ -66,3 +66,34 @@ def test_parallel_saves_give_complete_versions_and_readers_never_see_partial(tmp
         assert item.size == 3 * 8 * 64 * 1024
     assert store.models.get("shared:latest").version == items[0].version
     assert list((bento_home / ".tmp").iterdir()) == []
+
+
+KILLED = r"""
+import os, sys, time
+from bento.store import open_store
+with open_store().models.create("victim") as m:
+    m.path_of("half.bin").write_bytes(b"x" * 1000)
+    print("WRITING", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_writer_leaves_no_item_and_its_scratch_is_swept(tmp_path: Path, bento_home: Path) -> None:
+    import os
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "WRITING"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    store = open_store()
+    assert not store.models.exists("victim")
+    leftovers = list((bento_home / ".tmp").iterdir())
+    assert any(p.name.endswith(".lock") for p in leftovers)  # the dead process's scratch
+    for p in leftovers:  # age it past the grace period a live process gets between mkdtemp and flock
+        os.utime(p, (1, 1))
+    with store.models.create("next") as m:
+        m.path_of("f").write_bytes(b"1")
+    assert list((bento_home / ".tmp").iterdir()) == []
+    assert [i.name for i in store.models.list()] == ["next"]
