@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class Target:
     import_string: str
     working_dir: Path
     chdir: bool  # serve from inside working_dir (bentos: relative paths resolve against their source)
+    envs: dict[str, str] = field(default_factory=dict)  # a bento's build-time `envs`, defaults for the server
 
 
 def _project_service(directory: Path) -> str | None:
@@ -63,14 +64,16 @@ def _project_service(directory: Path) -> str | None:
     return None
 
 
-def _bento_service(directory: Path) -> str:
+def _bento_target(directory: Path) -> Target:
     import yaml
 
     manifest = yaml.safe_load((directory / "bento.yaml").read_text()) or {}
     service = manifest.get("service") if isinstance(manifest, dict) else None
     if not isinstance(service, str) or not service:
         raise _invalid_config(f"{directory / 'bento.yaml'} has no top-level `service` key; rebuild the bento")
-    return service
+    envs = {str(e["name"]): str(e["value"]) for e in manifest.get("envs") or []
+            if isinstance(e, dict) and e.get("name") and e.get("value") is not None}
+    return Target(service, directory / "src", chdir=True, envs=envs)
 
 
 def _invalid_config(message: str) -> Exception:
@@ -82,7 +85,7 @@ def _invalid_config(message: str) -> Exception:
 def _from_directory(directory: Path) -> Target:
     directory = directory.resolve()
     if (directory / "bento.yaml").is_file():
-        return Target(_bento_service(directory), directory / "src", chdir=True)
+        return _bento_target(directory)
     service = _project_service(directory)
     if service is None:
         from bento.errors import NotFound
@@ -169,6 +172,8 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
     )
     if resolved.chdir:
         os.chdir(resolved.working_dir)
+    for name, value in resolved.envs.items():
+        os.environ.setdefault(name, value)  # the real environment wins, as in the container image
 
     def load() -> Any:
         from bento.loader import import_service

@@ -63,12 +63,13 @@ def test_serve_pyproject_tool_bento(tmp_path: Path) -> None:
 
 def test_serve_bento_directory_and_stored_tag_from_anywhere(tmp_path: Path) -> None:
     bento_dir = tmp_path / "built"
-    write(bento_dir / "bento.yaml", 'name: echo\nversion: v1\nservice: "service:Echo"\n')
-    write(bento_dir / "src" / "service.py", echo_source("bento:"))
+    write(bento_dir / "bento.yaml", 'name: echo\nversion: v1\nservice: "service:Echo"\n'
+                                    'envs: [{name: PREFIX, value: "bento-env:"}]\n')
+    write(bento_dir / "src" / "service.py", echo_source("bento:").replace('"bento:"', 'os.environ["PREFIX"]'))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with serve([str(bento_dir)], cwd=elsewhere) as server:
-        assert call_echo(server.url) == "bento:hi"
+        assert call_echo(server.url) == "bento-env:hi"
 
     from bento.store import open_store
 

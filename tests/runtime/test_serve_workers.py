@@ -238,3 +238,39 @@ def test_on_deployment_runs_once_for_three_workers(tmp_path: Path) -> None:
         lines = log.read_text().splitlines()
         assert sorted(lines) == sorted([str(server.proc.pid), "static"])
         assert len(collect_pids(server.url, 3)) == 3
+
+
+def test_entry_is_not_ready_until_its_dependency_is(tmp_path: Path) -> None:
+    write_service(tmp_path, """
+        import time
+        import bento
+
+        @bento.service
+        class Model:
+            def __init__(self) -> None:
+                time.sleep(3)
+
+            @bento.api
+            def predict(self, x: int) -> int:
+                return 2 * x
+
+        @bento.service
+        class Api:
+            model = bento.depends(Model)
+
+            @bento.api
+            def predict(self, x: int) -> int:
+                return self.model.predict(x)
+    """)
+    with serve(["service.py:Api"], cwd=tmp_path, wait_ready=False) as server:
+
+        def live() -> bool:
+            try:
+                return httpx.get(server.url + "/livez").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(live)
+        assert httpx.get(server.url + "/readyz").status_code == 503
+        wait_until(lambda: httpx.get(server.url + "/readyz").status_code == 200)
+        assert httpx.post(server.url + "/predict", json={"x": 21}).json() == 42
