@@ -134,7 +134,7 @@ class APIEndpoint:
         finally:
             slot.release()
             if ctx is not None:
-                ctx.close()
+                slot.then(ctx.close)
 
     async def _invoke(self, kwargs: dict[str, Any], timeout: float, slot: Slot) -> Any:
         limit = asyncio.timeout(timeout)

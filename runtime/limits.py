@@ -21,12 +21,13 @@ class BodyTooLarge(BentoError):
 class Slot:
     """One taken concurrency slot; :meth:`release` is idempotent until :meth:`release_after` hands it on."""
 
-    __slots__ = ("_release", "_done", "_handed_off")
+    __slots__ = ("_release", "_done", "_handed_off", "holder")
 
     def __init__(self, release: Callable[[], None]) -> None:
         self._release = release
         self._done = False
         self._handed_off = False
+        self.holder: concurrent.futures.Future[Any] | None = None
 
     def release(self) -> None:
         """Give the slot back now, unless it was handed to a running thread."""
@@ -39,6 +40,7 @@ class Slot:
         if self._done:
             return
         self._handed_off = True
+        self.holder = future
 
         def done(_: concurrent.futures.Future[Any]) -> None:
             if not self._done:
@@ -46,6 +48,14 @@ class Slot:
                 self._release()
 
         future.add_done_callback(done)
+
+    def then(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` now, or when the thread holding the slot finishes (it may still use the request's
+        files)."""
+        if self.holder is not None and not self.holder.done():
+            self.holder.add_done_callback(lambda _: cleanup())
+        else:
+            cleanup()
 
 
 async def read_body(receive: Callable[[], Any], content_length: int | None, limit: int) -> bytes:

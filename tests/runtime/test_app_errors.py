@@ -7,6 +7,7 @@ import logging
 import pickle
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -224,3 +225,22 @@ def test_internal_app_speaks_pickle_and_honours_the_caller_timeout() -> None:
 def test_public_app_ignores_the_caller_timeout_header() -> None:
     with serving(Deadlines) as client:
         assert client.post("/sync_left", json={}, headers={"x-bento-timeout": "1"}).json() > 1
+
+
+@bento.service(traffic={"timeout": 0.2})
+class Scratch:
+    @bento.api
+    def slow_write(self, ctx: bento.Context) -> str:
+        folder = Path(ctx.temp_dir)
+        entered.set()
+        gate.wait(10)
+        (folder / "late.txt").write_text("still mine")  # raises if the folder was removed at the 504
+        finished.set()
+        return str(folder)
+
+
+def test_temp_dir_of_a_timed_out_sync_call_lives_until_the_thread_finishes() -> None:
+    with serving(Scratch) as client:
+        assert client.post("/slow_write", json={}).status_code == 504
+        gate.set()
+        assert finished.wait(5)  # writing into its temp dir after the 504 did not fail
