@@ -56,8 +56,13 @@ class SourceWatcher:
         return sorted(os.path.relpath(p, self.root) for p in paths)
 
 
-def reexec(listen_fd: int) -> NoReturn:
-    """Replace this process by a fresh ``bento serve`` with the same arguments, keeping ``listen_fd``."""
+def reexec(listen_fd: int, cwd: str | Path | None = None) -> NoReturn:
+    """Replace this process by a fresh ``bento serve`` with the same arguments, keeping ``listen_fd``.
+
+    ``cwd`` is the directory ``bento serve`` was started in (relative targets resolve against it).
+    """
+    if cwd is not None:
+        os.chdir(cwd)
     os.set_inheritable(listen_fd, True)
     os.environ[LISTEN_FD_ENV] = str(listen_fd)
     os.environ[RELOADED_ENV] = "1"

@@ -61,6 +61,7 @@ class ServeOptions:
     timeout_graceful_shutdown: float = 30.0
     development: bool = False
     watch_dir: Path | None = None
+    launch_dir: Path | None = None  # where `bento serve` started; a reload re-executes from there
 
 
 @dataclass
@@ -367,7 +368,7 @@ class Supervisor:
         fd = public.fileno()
         self.sockets = [s for s in self.sockets if s is not public]
         self._close()
-        reloading.reexec(fd)
+        reloading.reexec(fd, self.options.launch_dir)
 
     def _close(self) -> None:
         if os.getpid() != self._pid:

@@ -169,6 +169,7 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         development=development,
         watch_dir=resolved.working_dir,
+        launch_dir=cwd,
     )
     if resolved.chdir:
         os.chdir(resolved.working_dir)
