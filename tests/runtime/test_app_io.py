@@ -291,3 +291,22 @@ def test_batchable_api_is_served_through_the_batching_hook() -> None:
         r = client.post("/double", json={"xs": [1, 2, 3]})
         assert r.status_code == 200, r.text
         assert r.json() == [2, 4, 6]
+
+
+def test_docs_json_of_every_service_here_is_valid_openapi() -> None:
+    from openapi_spec_validator import validate
+
+    for service in (Types, Files, Streams, WithContext, Faulty, Forms, Batched):
+        with serving(service) as client:
+            doc = client.get("/docs.json").json()
+        validate(doc)
+        assert {api.route for api in service.apis.values()} <= set(doc["paths"])
+    size = doc_of(Files)["paths"]["/size"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert size["properties"]["files"] == {"type": "array", "items": {"type": "string", "format": "binary"},
+                                           "title": "Files"}
+
+
+def doc_of(service: Any) -> dict[str, Any]:
+    from bento.openapi import openapi_document
+
+    return openapi_document(service)
