@@ -15,7 +15,11 @@ import asyncio
 import contextvars
 import inspect
 import threading
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
+import atexit
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
+
+if TYPE_CHECKING:
+    from bento.services import APIMethod, Service
 
 T = TypeVar("T")
 
@@ -157,3 +161,82 @@ def _sync_gen(method: Callable[..., AsyncIterator[T]]) -> Callable[..., Iterator
                     loop.close()
 
     return iterate
+
+
+class LocalService:
+    """A dependency instantiated in this process (``--development``, plain Python): its APIs are called as
+    they would be remotely, i.e. positional arguments name the API's parameters and a ``bento.Context``
+    parameter is filled in (a fresh context per call, its temporary directory kept until exit so a
+    returned ``Path`` stays readable). Every other attribute is the instance's own.
+    """
+
+    def __init__(self, service: Service[Any], instance: Any) -> None:
+        self.service = service
+        self.instance = instance
+        self.state: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        instance = self.__dict__.get("instance")
+        method = getattr(instance, name)
+        api = self.service.apis.get(name)
+        if api is None or api.signature.context_param is None:
+            return method
+        return _with_context(method, api, self.state)
+
+    @property
+    def to_async(self) -> AsyncView:
+        return AsyncView(self)
+
+    @property
+    def to_sync(self) -> SyncView:
+        return SyncView(self)
+
+    def __repr__(self) -> str:
+        return f"<in-process {self.service.name}>"
+
+
+_CONTEXTS: list[Any] = []
+
+
+def _close_contexts() -> None:
+    for ctx in _CONTEXTS:
+        ctx.close()
+
+
+atexit.register(_close_contexts)
+
+
+def _with_context(method: Callable[..., Any], api: APIMethod, state: dict[str, Any]) -> Callable[..., Any]:
+    from bento.context import Context
+
+    names = [p.name for p in api.signature.params]
+    context_param = api.signature.context_param
+    assert context_param is not None
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > len(names):
+            raise TypeError(f"{api.name}() takes {len(names)} arguments but {len(args)} were given")
+        bound = dict(zip(names, args))
+        bound.update(kwargs)
+        ctx = Context(None, state)
+        bound[context_param] = ctx
+        _CONTEXTS.append(ctx)
+        return bound
+
+    if inspect.isasyncgenfunction(method):
+        async def agen(*args: Any, **kwargs: Any) -> Any:
+            async for item in method(**bind(args, kwargs)):
+                yield item
+        return agen
+    if inspect.iscoroutinefunction(method):
+        async def coro(*args: Any, **kwargs: Any) -> Any:
+            return await method(**bind(args, kwargs))
+        return coro
+    if inspect.isgeneratorfunction(method):
+        def gen(*args: Any, **kwargs: Any) -> Any:
+            yield from method(**bind(args, kwargs))
+        return gen
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return method(**bind(args, kwargs))
+    return call

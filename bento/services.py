@@ -166,6 +166,7 @@ class Dependency(Generic[T]):
     calling convention.
     """
 
+    #: ``resolver(dep)`` returns what the attribute gives, or None to instantiate ``dep.on`` in-process.
     resolver: Callable[[Dependency[Any]], Any] | None = None
 
     def __init__(self, on: Service[T] | None = None, *, url: str | None = None) -> None:
@@ -190,9 +191,11 @@ class Dependency(Generic[T]):
                 self._value = URLDependency(self.url, self.on)
             elif resolver is not None:
                 self._value = resolver(self)
-            else:
+            if self._value is None:  # no resolver, or it leaves this one to the process
+                from bento.calling import LocalService
+
                 assert self.on is not None
-                self._value = self.on()
+                self._value = LocalService(self.on, self.on())
         return self._value
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:

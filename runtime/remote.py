@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import email.message
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -52,16 +53,30 @@ def install(mapping: Mapping[str, str] | str) -> None:
     """Make ``bento.depends(Service)`` reach services by name over the given Unix sockets.
 
     ``mapping`` is ``{service name: socket path}`` (or that mapping as JSON, as in ``BENTO_DEPENDENCY_SOCKETS``).
-    A service missing from it is instantiated in this process.
+    A service missing from it is instantiated in this process (the resolver answers None).
     """
     sockets = dict(json.loads(mapping) if isinstance(mapping, str) else mapping)
 
     def resolve(dep: Dependency[Any]) -> Any:
         assert dep.on is not None
         path = sockets.get(dep.on.name)
-        return dep.on() if path is None else RemoteService(dep.on, path)
+        return None if path is None else RemoteService(dep.on, path)
 
     Dependency.resolver = resolve
+    _quiet_internal_requests()
+
+
+class _InternalRequests(logging.Filter):
+    """Drops httpx's per-request INFO line for calls between services (the callee's access log has them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _BASE_URL not in str(record.args) if record.args else True
+
+
+def _quiet_internal_requests() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _InternalRequests) for f in logger.filters):
+        logger.addFilter(_InternalRequests())
 
 
 class RemoteService:

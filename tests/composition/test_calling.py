@@ -124,3 +124,27 @@ def test_a_user_defined_to_async_attribute_is_kept() -> None:
     assert Custom().to_async == "mine"
     with pytest.raises(AttributeError):
         Mixed().to_async.not_there  # noqa: B018
+
+
+def test_in_process_dependency_fills_in_the_context_like_a_remote_call() -> None:
+    from pathlib import Path
+
+    @bento.service
+    class Writer:
+        @bento.api
+        def write(self, context: bento.Context, text: str, name: str = "out.txt") -> Path:
+            path = Path(context.temp_dir) / name
+            path.write_text(text)
+            return path
+
+    @bento.service
+    class Entry:
+        writer = bento.depends(Writer)
+
+    entry = Entry()
+    assert entry.writer.write("positional").read_text() == "positional"
+
+    async def main() -> Path:
+        return await entry.writer.to_async.write("async", name="a.txt")  # type: ignore[no-any-return]
+
+    assert asyncio.run(main()).read_text() == "async"
