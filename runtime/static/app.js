@@ -131,6 +131,26 @@ async function showResponse(section, response) {
   }
 }
 
+function shellQuote(text) {
+  return "'" + String(text).replace(/'/g, "'\\''") + "'";
+}
+
+// The same call from a terminal, so a user can move from the page to scripts.
+function curlCommand(route, body, headers) {
+  const parts = ["curl", shellQuote(location.origin + route)];
+  for (const [key, value] of Object.entries(headers)) parts.push("-H", shellQuote(`${key}: ${value}`));
+  if (body instanceof FormData) {
+    for (const [key, value] of body.entries()) {
+      parts.push("-F", shellQuote(value instanceof File ? `${key}=@${value.name}` : `${key}=${value}`));
+    }
+  } else {
+    let text = body;
+    try { text = JSON.stringify(JSON.parse(body)); } catch { /* sent as typed */ }
+    parts.push("-d", shellQuote(text));
+  }
+  return parts.join(" ");
+}
+
 function renderApi(doc, template, route, op) {
   const section = template.content.firstElementChild.cloneNode(true);
   $(section, ".route").textContent = route;
@@ -149,6 +169,7 @@ function renderApi(doc, template, route, op) {
       if (sse) headers.accept = "text/event-stream";
       const response = await fetch(route, { method: "POST", body, headers });
       await showResponse(section, response);
+      $(section, ".curl").textContent = curlCommand(route, body, headers);
     } catch (error) {
       const result = $(section, ".result");
       result.hidden = false;
