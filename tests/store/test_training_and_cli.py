@@ -159,3 +159,39 @@ def test_bento_commands_in_process(tmp_path: Path, bento_home: Path) -> None:
     assert pulled.exit_code == 0 and "pulled" in pulled.output
     imported = runner.invoke(cli, ["import", str(tmp_path / "svc-abc.bento"), "-o", "json"], env={"BENTO_HOME": str(tmp_path / "h3")})
     assert json.loads(imported.output)["tag"] == "svc:abc"
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path, bento_home: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    import bento
+
+    with bento.models.create("big") as m:
+        m.path_of("w.bin").write_bytes(os.urandom(4 << 20))
+    plain = run_cli("models", "export", "big", str(tmp_path / "a.bentomodel"))
+    assert plain.returncode == 0 and "exporting" not in plain.stderr and plain.stderr == ""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "bento", "models", "export", "big", str(tmp_path / "b.bentomodel")],
+                              stdout=subprocess.PIPE, stderr=slave, text=True, timeout=60)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+        if slave != -1:
+            os.close(slave)
+    assert proc.returncode == 0
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "exporting big" in shown and "100%" in shown
