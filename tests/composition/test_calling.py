@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import anyio.to_thread
@@ -127,8 +128,6 @@ def test_a_user_defined_to_async_attribute_is_kept() -> None:
 
 
 def test_in_process_dependency_fills_in_the_context_like_a_remote_call() -> None:
-    from pathlib import Path
-
     @bento.service
     class Writer:
         @bento.api
