@@ -4,8 +4,8 @@ The supervisor runs every dependency in its own worker processes, listening on a
 private runtime directory, and calls :func:`install` in every worker with ``{service name: socket path}``.
 From then on a dependency attribute resolves to a :class:`RemoteService` whose methods read like the
 local ones: ``self.dep.method(x)`` blocks for a sync API and returns an awaitable for an async one;
-``.to_async`` / ``.to_sync`` give the other convention (each backed by its own httpx client, so sync code
-never needs an event loop and async code never blocks one).
+``.to_async`` / ``.to_sync`` give the other convention (each backed by its own connection pool, see
+``bento.runtime.uds_client``, so sync code never needs an event loop and async code never blocks one).
 
 On the wire (internal sockets only): ``POST <route>``, the keyword arguments pickled
 (``application/vnd.bento.pickle``), the result pickled back, so arrays and other Python values keep their
@@ -41,6 +41,7 @@ from pydantic import ConfigDict, TypeAdapter
 
 from bento.errors import RemoteError, ServiceUnavailable
 from bento.runtime import deadline
+from bento.runtime.uds_client import AsyncPool, Response, SyncPool
 from bento.schema import normalize, strip_annotated
 from bento.services import APIMethod, Dependency, Service
 
@@ -87,7 +88,9 @@ class RemoteService:
         self.socket_path = socket_path
         self.results_dir = os.path.join(os.path.dirname(socket_path), "results")
         self._lock = threading.Lock()
-        self._sync: httpx.Client | None = None
+        self._pool = SyncPool(socket_path)
+        self._async_pool: AsyncPool | None = None
+        self._sync: httpx.Client | None = None  # httpx only for streams
         self._async: httpx.AsyncClient | None = None
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._methods = {name: RemoteMethod(self, api) for name, api in service.apis.items()}
@@ -110,6 +113,26 @@ class RemoteService:
         """Every API as a blocking function (streams as iterators)."""
         return _View(self, "sync")
 
+    def sync_pool(self) -> SyncPool:
+        with self._lock:
+            if self._pool.closed:
+                self._pool = SyncPool(self.socket_path)
+            return self._pool
+
+    def async_pool(self) -> AsyncPool:
+        self._bind_loop()
+        if self._async_pool is None:
+            self._async_pool = AsyncPool(self.socket_path)
+        return self._async_pool
+
+    def _bind_loop(self) -> None:
+        """Async connections belong to one event loop (a worker has one; tests may run several)."""
+        loop = asyncio.get_running_loop()
+        if self._async_loop is not loop:
+            self._async_loop = loop
+            self._async_pool = None
+            self._async = None
+
     def sync_client(self) -> httpx.Client:
         with self._lock:
             if self._sync is None:
@@ -120,10 +143,8 @@ class RemoteService:
             return self._sync
 
     def async_client(self) -> httpx.AsyncClient:
-        """The async client of the running event loop (a worker has one loop; tests may run several)."""
-        loop = asyncio.get_running_loop()
-        if self._async is None or self._async_loop is not loop:
-            self._async_loop = loop
+        self._bind_loop()
+        if self._async is None:
             self._async = httpx.AsyncClient(
                 transport=httpx.AsyncHTTPTransport(uds=self.socket_path), base_url=_BASE_URL, timeout=None,
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
@@ -131,8 +152,9 @@ class RemoteService:
         return self._async
 
     def close(self) -> None:
-        """Close the sync client (a later call opens a new one)."""
+        """Close the sync connections (a later call opens new ones)."""
         with self._lock:
+            self._pool.close()
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
@@ -140,6 +162,9 @@ class RemoteService:
     async def aclose(self) -> None:
         """Close both clients (call it on the event loop that used the async one)."""
         self.close()
+        if self._async_pool is not None:
+            await self._async_pool.aclose()
+            self._async_pool = None
         if self._async is not None:
             await self._async.aclose()
             self._async = None
@@ -200,8 +225,6 @@ class RemoteMethod:
         return bound
 
     def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if not os.path.exists(self.remote.socket_path):  # (httpcore leaks the socket of a failed connect)
-            raise ServiceUnavailable(f"{self.where} is not reachable: {self.remote.socket_path} does not exist")
         accept = {"stream": "text/event-stream", "file": "*/*"}.get(self.kind, PICKLE)
         headers = {"content-type": PICKLE, "accept": accept}
         left = deadline.remaining()
@@ -212,12 +235,11 @@ class RemoteMethod:
             limit = left + 1.0
         else:
             limit = self.remote.service.config.traffic.timeout + 1.0
-        timeout = httpx.Timeout(limit, connect=5.0) if self.kind != "stream" else httpx.Timeout(None, connect=5.0)
         body = pickle.dumps(self._bind(args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-        return {"url": self.api.route, "headers": headers, "content": body, "timeout": timeout}
+        return {"headers": headers, "body": body, "timeout": limit}
 
-    def _failure(self, exc: httpx.HTTPError) -> Exception:
-        if isinstance(exc, httpx.TimeoutException):
+    def _failure(self, exc: BaseException) -> Exception:
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
             return RemoteError(f"{self.where} did not answer in time", 504)
         return ServiceUnavailable(f"{self.where} is not reachable at {self.remote.socket_path}: {exc}")
 
@@ -230,20 +252,20 @@ class RemoteMethod:
             message = content.decode("utf-8", "replace")[:500] or f"HTTP {status}"
         return RemoteError(message, status)
 
-    def _result(self, response: httpx.Response) -> Any:
-        if response.status_code >= 400:
-            raise self._error(response.status_code, response.content)
+    def _result(self, response: Response) -> Any:
+        if response.status >= 400:
+            raise self._error(response.status, response.body)
         if self.kind == "file":
             return self._save(response)
-        return pickle.loads(response.content)
+        return pickle.loads(response.body)
 
-    def _save(self, response: httpx.Response) -> Path:
+    def _save(self, response: Response) -> Path:
         _sweep(self.remote.results_dir)
         os.makedirs(self.remote.results_dir, mode=0o700, exist_ok=True)
         folder = tempfile.mkdtemp(prefix="result-", dir=self.remote.results_dir)
         name = os.path.basename(_filename(response.headers.get("content-disposition", "")) or "") or "result"
         path = Path(folder, name)
-        path.write_bytes(response.content)
+        path.write_bytes(response.body)
         return path
 
     def _item(self, data: str) -> Any:
@@ -258,8 +280,8 @@ class RemoteMethod:
         if self.kind == "stream":
             return self._stream_sync(request)
         try:
-            response = self.remote.sync_client().post(**request)
-        except httpx.HTTPError as exc:
+            response = self.remote.sync_pool().request(self.api.route, **request)
+        except OSError as exc:  # refused, reset, timed out (socket.timeout is TimeoutError)
             raise self._failure(exc) from None
         return self._result(response)
 
@@ -271,14 +293,14 @@ class RemoteMethod:
 
     async def _post_async(self, request: dict[str, Any]) -> Any:
         try:
-            response = await self.remote.async_client().post(**request)
-        except httpx.HTTPError as exc:
+            response = await self.remote.async_pool().request(self.api.route, **request)
+        except OSError as exc:
             raise self._failure(exc) from None
         return self._result(response)
 
     def _stream_sync(self, request: dict[str, Any]) -> Iterator[Any]:
         try:
-            with self.remote.sync_client().stream("POST", **request) as response:
+            with self.remote.sync_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
                     raise self._error(response.status_code, response.read())
                 for data in _events(response.iter_lines()):
@@ -288,7 +310,7 @@ class RemoteMethod:
 
     async def _stream_async(self, request: dict[str, Any]) -> AsyncIterator[Any]:
         try:
-            async with self.remote.async_client().stream("POST", **request) as response:
+            async with self.remote.async_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
                     raise self._error(response.status_code, await response.aread())
                 lines: list[str] = []
@@ -302,6 +324,12 @@ class RemoteMethod:
                         yield self._item(data)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
+
+
+def _httpx_options(route: str, request: dict[str, Any]) -> dict[str, Any]:
+    # a stream may run longer than the deadline of its first item (which the server enforces)
+    return {"url": route, "headers": request["headers"], "content": request["body"],
+            "timeout": httpx.Timeout(None, connect=5.0)}
 
 
 def _event_data(lines: list[str]) -> str | None:
