@@ -89,6 +89,10 @@ def setup_logging() -> None:
     root.setLevel(logging.INFO)
 
 
+def _exit_now(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def describe_exit(status: int) -> str:
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
@@ -163,6 +167,8 @@ class Supervisor:
         inherited = os.environ.pop(reloading.LISTEN_FD_ENV, None)
         reloaded = os.environ.pop(reloading.RELOADED_ENV, None) is not None
         public = socket.socket(fileno=int(inherited)) if inherited else None
+        for signum in (signal.SIGTERM, signal.SIGHUP):  # until workers run, a stop request just ends us
+            signal.signal(signum, _exit_now)
         try:
             return self._run(public, reloaded)
         finally:
@@ -188,11 +194,11 @@ class Supervisor:
                                 "set @bento.service(name=...)")
         counts = {svc.name: (self._entry_workers(entry) if svc is entry else svc.config.worker_count())
                   for svc in graph}
+        if public is None:
+            public = bind_tcp(host, port)  # before the hooks: a busy port should fail fast
+        self.sockets.append(public)
         if not reloaded:
             run_deployment_hooks(entry.graph())
-        if public is None:
-            public = bind_tcp(host, port)
-        self.sockets.append(public)
         region = SharedRegion(counts, self.runtime_dir)
         dependency_sockets: dict[str, str] = {}
         for svc in graph[1:]:
@@ -219,8 +225,11 @@ class Supervisor:
         logger.info("serving %s on %s (%s)", entry.name, where,
                     ", ".join(f"{n}: {c} worker{'s' if c > 1 else ''}" for n, c in counts.items()))
         watcher = reloading.SourceWatcher(opts.watch_dir) if opts.reload and opts.watch_dir else None
+        began = time.monotonic()
         while not self.stopping:
-            for signum in self._wait(0.05 if not self._announced else 0.5 if watcher else 1.0):
+            # Poll quickly while the service starts (to log "ready" promptly), slowly afterwards.
+            starting = not self._announced and time.monotonic() - began < 30
+            for signum in self._wait(0.05 if starting else 0.5 if watcher else 1.0):
                 if signum in STOP_SIGNALS:
                     logger.info("received %s, shutting down gracefully", signal.Signals(signum).name)
                     self.stopping = True
