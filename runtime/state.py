@@ -153,6 +153,11 @@ class SharedState:
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    def close(self) -> None:
+        if self._lock_fd != -1:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
     def release(self) -> None:
         if self._limit is None:
             return
