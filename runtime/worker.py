@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("bento.serve")
 
 DEPENDENCY_SOCKETS_ENV = "BENTO_DEPENDENCY_SOCKETS"
+STARTUP_FAILED = 3  # exit status of a worker whose service could not start (as uvicorn's own)
 
 
 @dataclass
@@ -102,11 +103,18 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     if config.logging.level != "debug":  # uvicorn's start/stop chatter repeats what the supervisor logs
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     server = uvicorn.Server(uv_config)
+    failures: list[BaseException] = []
+
+    def startup_failed(exc: BaseException) -> None:  # ``__init__`` or an on_startup hook raised
+        failures.append(exc)
+        server.should_exit = True
+
+    app.on_startup_failure = startup_failed
     try:
         server.run(sockets=[spec.sock])
     except SystemExit as exc:  # uvicorn exits 3 on a failed startup; our handler exits 0 on a signal
         return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return STARTUP_FAILED if failures else 0
 
 
 def run_worker(spec: WorkerSpec, state_factory: Any, parent: int) -> NoReturn:

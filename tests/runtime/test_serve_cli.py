@@ -253,3 +253,22 @@ def test_a_service_that_cannot_start_stops_serve_with_its_error(tmp_path: Path) 
     assert result.returncode != 0
     assert "reserved route /readyz" in result.stderr
     assert "was ever ready" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_that_raises_stops_serve_with_the_exception(tmp_path: Path) -> None:
+    write(tmp_path / "service.py", """
+        import bento
+
+        @bento.service
+        class Broken:
+            def __init__(self) -> None:
+                raise RuntimeError("model file missing")
+
+            @bento.api
+            def echo(self, text: str) -> str:
+                return text
+    """)
+    result = run_cli("serve", "service.py:Broken", "--port", str(free_port()), cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "RuntimeError: model file missing" in result.stderr
+    assert "exited with code 3 before Broken was ever ready" in result.stderr
