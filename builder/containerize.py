@@ -143,6 +143,7 @@ def containerize(
     api = client if client is not None else connect()
     try:
         with BuildContext(bento, ca_bundle=host_ca_bundle()) as context:
+            context.append_labels(oci_labels(bento))
             image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, on_log)
         from docker.utils import parse_repository_tag
 
@@ -168,7 +169,6 @@ def _run_build(api: docker.APIClient, context: BuildContext, tag: str, bento: Be
             path=str(context.path),
             dockerfile=context.dockerfile,
             tag=tag,
-            labels=oci_labels(bento),
             buildargs=args or None,
             nocache=no_cache,
             rm=True,

@@ -18,6 +18,7 @@ bento with a large model costs no copy; the Docker SDK then streams the director
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import shutil
 import tempfile
@@ -159,6 +160,11 @@ def _scratch_dir() -> Path:
     raise ContainerizeError("cannot create a temporary build context directory")  # pragma: no cover
 
 
+def _quote(value: str) -> str:
+    """A double-quoted Dockerfile word: JSON escapes, and ``$`` escaped against variable expansion."""
+    return json.dumps(value, ensure_ascii=False).replace("$", "\\$")
+
+
 ModelCopier = Callable[[str, str, Path], None]
 
 
@@ -202,6 +208,21 @@ class BuildContext:
     @property
     def dockerfile(self) -> str:
         return DOCKERFILE
+
+    def append_labels(self, labels: dict[str, str]) -> None:
+        """End the context's Dockerfile with one ``LABEL`` instruction carrying ``labels``.
+
+        The engine API's ``labels`` option appends one LABEL step per label, each a container start;
+        a single instruction is one step. The bento's own Dockerfile (hard-linked) is left untouched.
+        """
+        if not labels:
+            return
+        path = self.path / DOCKERFILE
+        text = path.read_text(encoding="utf-8")
+        pairs = " \\\n      ".join(f"{_quote(k)}={_quote(v)}" for k, v in sorted(labels.items()))
+        path.unlink()  # a hard link into the store: replace it, never write through it
+        path.write_text(text.rstrip("\n") + f"\n\n# Added by `bento containerize`.\nLABEL {pairs}\n",
+                        encoding="utf-8")
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

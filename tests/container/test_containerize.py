@@ -20,9 +20,13 @@ CMD ["cat", "/greeting"]
 """
 
 
+DESCRIPTION = 'Says "hello" for $5 \\o/ — ünïcode'
+
+
 def store_bento(dockerfile: str, name: str = "hello", version: str = "v1") -> str:
     """A bento in the store holding only a Dockerfile and one source file."""
-    with open_store().bentos.create(name, version=version, extra={"models": []}) as b:
+    with open_store().bentos.create(name, version=version,
+                                    extra={"models": [], "description": DESCRIPTION}) as b:
         b.path_of("src/name.txt").write_text("the bento\n")
         b.path_of("env/docker/Dockerfile").write_text(dockerfile)
     assert b.item is not None
@@ -40,7 +44,7 @@ def test_image_has_tags_labels_and_build_args(tmp_path: Path, bento_home: Path, 
     tag = store_bento(DOCKERFILE.format(base=base_image))
     cleanup += ["bento-test-a:1", "bento-test/b:2"]
     result = run_cli("containerize", "hello:latest", "-t", "bento-test-a:1", "-t", "bento-test/b:2",
-                     "--build-arg", "GREETING=bonjour", "--progress", "plain", "-o", "json",
+                     "--platform", "linux/amd64", "--build-arg", "GREETING=bonjour", "--progress", "plain", "-o", "json",
                      env={"SOURCE_DATE_EPOCH": "86400"}, timeout=300)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
@@ -55,9 +59,12 @@ def test_image_has_tags_labels_and_build_args(tmp_path: Path, bento_home: Path, 
     assert labels["org.opencontainers.image.created"] == "1970-01-02T00:00:00Z"
     assert labels["ai.bento.tag"] == tag
     assert labels["ai.bento.digest"] == open_store().bentos.get(tag).digest
+    assert labels["org.opencontainers.image.description"] == DESCRIPTION
     out = docker_client.containers.run("bento-test-a:1", remove=True)
     assert out.decode().strip() == "bonjour from the bento"
     assert leftovers(bento_home) == []
+    # The context hard-links the stored files; the labelled Dockerfile must not have written through.
+    assert open_store().bentos.get(tag).problems() == []
 
 
 @pytest.mark.docker
