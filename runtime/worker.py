@@ -93,6 +93,7 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     uv_config = uvicorn.Config(
         app,
         lifespan="on",
+        ws="none",  # websockets are not served; don't import a websocket stack
         access_log=False,  # the app writes its own access log (``bento.access``) per ``logging.access``
         log_config=None,  # the supervisor configured logging before forking; keep its format
         log_level=config.logging.level,
