@@ -248,6 +248,11 @@ class Supervisor:
                     logger.info("change detected in %s; reloading", ", ".join(changed[:5]))
                     self._stop_workers(region, graph)
                     self._reexec(public)
+        # Stop accepting: once the workers close their copies too, new connections are refused rather
+        # than left waiting in a backlog nobody reads.
+        for sock in self.sockets:
+            sock.close()
+        self.sockets = []
         self._stop_workers(region, graph)
         return self.exit_code
 
