@@ -171,7 +171,7 @@ def report(res: dict[str, list[dict[str, float]]], hops: list[dict[str, float]],
     ]
     if res.get("bentoml"):
         m = median(res["bentoml"], "rps")
-        lines.append(f"| BentoML 1.4, batchable (same file) | {m:.0f} | {median(res['bentoml'], 'p50_ms'):.1f} ms | "
+        lines.append(f"| BentoML {args.bentoml_version}, batchable (same file) | {m:.0f} | {median(res['bentoml'], 'p50_ms'):.1f} ms | "
                      f"{median(res['bentoml'], 'errors'):.0f} | {m / u:.1f}x (Bento is {b / m:.2f}x) |")
     else:
         lines.append("| BentoML 1.4 | not measured in this run (pass `--bentoml`) | | | |")
@@ -211,6 +211,10 @@ def main() -> None:
     parser.add_argument("--bentoml", help="path to a BentoML 1.4 `bentoml` executable")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
+    args.bentoml_version = "1.4"
+    if args.bentoml:
+        version = subprocess.run([args.bentoml, "--version"], capture_output=True, text=True).stdout
+        args.bentoml_version = version.split()[-1] if version.strip() else "1.4"
     results = throughput(args)
     hops = hop()
     section = report(results, hops, args)

@@ -195,11 +195,12 @@ class RemoteMethod:
         self.kind = sig.output_kind
         self.where = f"{remote.service.name}.{api.name}"
         self.item_adapter: TypeAdapter[Any] | None = None
+        self.item_base: Any = None
         if self.kind == "stream":
             base, _ = strip_annotated(sig.output_annotation)
             args = typing.get_args(base)
             item = args[0] if args else Any
-            self.item_is_text = strip_annotated(item)[0] is str
+            self.item_base = strip_annotated(item)[0]
             self.item_adapter = TypeAdapter(normalize(item), config=ConfigDict(arbitrary_types_allowed=True))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -270,8 +271,10 @@ class RemoteMethod:
 
     def _item(self, data: str) -> Any:
         assert self.item_adapter is not None
-        if self.item_is_text:
+        if self.item_base is str:
             return data
+        if self.item_base is bytes:  # SSE carries text: bytes items arrive UTF-8 decoded
+            return data.encode()
         return self.item_adapter.validate_python(json.loads(data))
 
     # ---- the two conventions -------------------------------------------------------------------
