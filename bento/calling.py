@@ -79,7 +79,9 @@ def _async_gen(method: Callable[..., Iterator[T]]) -> Callable[..., AsyncIterato
                     return
                 yield item  # type: ignore[misc]
         finally:
-            await asyncio.to_thread(gen.close)
+            close = getattr(gen, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
 
     return iterate
 
@@ -139,7 +141,7 @@ def _sync_gen(method: Callable[..., AsyncIterator[T]]) -> Callable[..., Iterator
 
         try:
             anyio.from_thread.run(asyncio.sleep, 0)
-            runner: Callable[[Callable[[], Awaitable[Any]]], Any] = anyio.from_thread.run
+            runner: Callable[..., Any] = anyio.from_thread.run
             loop = None
         except RuntimeError:
             loop = asyncio.new_event_loop()

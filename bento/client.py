@@ -56,7 +56,7 @@ class Endpoint:
         texts = {n for n, p in props.items() if p.get("type") == "string" and n not in files}
         responses = op.get("responses", {}).get("200", {}).get("content", {})
         kind = op.get("x-bento-output-kind") or _guess_kind(responses)
-        item = next((c.get("x-item") for c in responses.values() if "x-item" in c), {}) or {}
+        item: dict[str, Any] = next((c.get("x-item") for c in responses.values() if "x-item" in c), {}) or {}
         return cls(
             name=op.get("operationId") or route.strip("/").replace("/", "_"),
             route=route,
@@ -375,6 +375,17 @@ class URLDependency:
         if self._async is None:
             self._async = AsyncHTTPClient(self.url)
         return _TypedView(self._async, self.service, is_async=True)
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

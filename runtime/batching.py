@@ -11,8 +11,10 @@ queue, so under load batches grow by themselves. How far they may grow is decide
 ``t(n) = a + b·n`` fitted (exponentially weighted least squares) to the observed call times: a batch takes
 requests in arrival order up to ``max_batch_size`` rows and only while its predicted end stays within the
 deadline of every request in it (``max_latency_ms`` after arrival, or the caller's ``traffic.timeout`` if
-sooner). A request that cannot finish in time even on its own, or whose deadline passes in the queue, is
-answered :class:`~bento.errors.ServiceUnavailable` (503) instead of being served late. A request with more
+sooner). A request that had to queue and can no longer finish in time even on its own, or whose deadline
+passes in the queue, is answered :class:`~bento.errors.ServiceUnavailable` (503) instead of being served
+late; one that found the model idle is always served (its lateness would not come from waiting, and
+serving it keeps the cost model current, e.g. after a slow first call). A request with more
 rows than ``max_batch_size`` is split into chunks and its results joined again.
 """
 
@@ -93,6 +95,7 @@ class _Pending:
     key: tuple[Any, ...]
     deadline: float
     future: asyncio.Future[Any]
+    arrived_idle: bool = False
     started: bool = False
     timer: asyncio.TimerHandle | None = field(default=None, repr=False)
 
@@ -121,6 +124,7 @@ class Dispatcher:
         self.cost = CostModel()
         self._queue: collections.deque[_Pending] = collections.deque()
         self._drainer: asyncio.Task[None] | None = None
+        self._busy = False
         self._metrics = batch_metrics()
 
     async def submit(self, kwargs: dict[str, Any]) -> Any:
@@ -143,7 +147,8 @@ class Dispatcher:
 
     async def _enqueue(self, kwargs: dict[str, Any], rows: int, key: tuple[Any, ...], deadline: float) -> Any:
         loop = asyncio.get_running_loop()
-        pending = _Pending(kwargs, rows, key, deadline, loop.create_future())
+        pending = _Pending(kwargs, rows, key, deadline, loop.create_future(),
+                           arrived_idle=not self._busy and not self._queue)
         pending.timer = loop.call_later(max(deadline - time.monotonic(), 0.0), self._expire, pending)
         self._queue.append(pending)
         if self._drainer is None or self._drainer.done():
@@ -184,7 +189,9 @@ class Dispatcher:
             if pending.future.done():
                 continue
             if not batch:
-                if now + self.cost.predict(pending.rows) > pending.deadline:
+                # A request that found the model idle is served whatever the prediction: its lateness
+                # would not come from waiting, and serving it keeps the cost model learning.
+                if not pending.arrived_idle and now + self.cost.predict(pending.rows) > pending.deadline:
                     self._reject(pending, "it could not finish within its deadline even on its own")
                     continue
             elif (
@@ -204,6 +211,13 @@ class Dispatcher:
         return batch
 
     async def _run(self, batch: list[_Pending]) -> None:
+        self._busy = True
+        try:
+            await self._call(batch)
+        finally:
+            self._busy = False
+
+    async def _call(self, batch: list[_Pending]) -> None:
         for pending in batch:
             pending.started = True
         sizes = [p.rows for p in batch]

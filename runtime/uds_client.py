@@ -124,7 +124,7 @@ class SyncPool:
                 pass
             body = b"".join(chunks)
         else:
-            body = read()
+            body = read(-1)
             headers["connection"] = "close"
         return Response(status, headers, body)
 

@@ -173,11 +173,25 @@ def test_a_result_without_one_row_per_input_row_is_a_named_error() -> None:
 def test_request_that_cannot_meet_its_deadline_is_refused_instead_of_served_late() -> None:
     async def main() -> None:
         model = FakeModel(sleep=0.2)
-        d = dispatcher(model, max_latency=0.05)
+        d = dispatcher(model, max_latency=0.3)
         await d.submit({"x": [1]})  # unknown cost: served, and teaches the model that a call takes 0.2 s
-        with pytest.raises(ServiceUnavailable, match="max_latency_ms=50"):
-            await d.submit({"x": [2]})
-        assert rows(model) == [1]
+        running = asyncio.ensure_future(d.submit({"x": [2]}))  # found the model idle: served
+        await asyncio.sleep(0.01)
+        with pytest.raises(ServiceUnavailable, match="max_latency_ms=300"):
+            await d.submit({"x": [3]})  # queued behind a 0.2 s call, then needs 0.2 s more: too late
+        assert await running == [4]
+        assert rows(model) == [1, 1]
+
+    asyncio.run(main())
+
+
+def test_a_request_finding_the_model_idle_is_served_even_if_predicted_slow() -> None:
+    async def main() -> None:
+        model = FakeModel(sleep=0.1)
+        d = dispatcher(model, max_latency=0.02)
+        assert await d.submit({"x": [1]}) == [2]
+        assert await d.submit({"x": [2]}) == [4]  # predicted 0.1 s > 20 ms, but nothing made it wait
+        assert rows(model) == [1, 1]
 
     asyncio.run(main())
 
