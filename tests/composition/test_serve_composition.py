@@ -191,8 +191,10 @@ def test_lifecycle_hooks_with_several_workers(tmp_path: Path) -> None:
 
 
 BATCHED = """
+    import os
     import threading
     import time
+    from pathlib import Path
 
     import numpy as np
 
@@ -208,12 +210,20 @@ BATCHED = """
             with device:
                 time.sleep(0.05)
                 return x * 2
+
+        @bento.api(batchable=True, max_latency_ms=300)
+        def gated(self, x: list[str]) -> list[str]:
+            Path(os.environ["STARTED"]).touch()
+            while not Path(os.environ["GATE"]).exists():
+                time.sleep(0.01)
+            return [s.upper() for s in x]
 """
 
 
 def test_batching_merges_concurrent_requests_and_serves_a_lone_one_alone(tmp_path: Path) -> None:
     (tmp_path / "batched.py").write_text(textwrap.dedent(BATCHED))
-    with serve(["batched.py:Batched"], cwd=tmp_path) as server:
+    env = {"GATE": str(tmp_path / "gate"), "STARTED": str(tmp_path / "started")}
+    with serve(["batched.py:Batched"], cwd=tmp_path, env=env) as server:
         url = server.url
         lone_before = metric(url, "bento_batch_size_bucket", {"api": "double", "le": "1.0"})
         assert httpx.post(url + "/double", json={"x": [[1.0, 2.0]]}).json() == [[2.0, 4.0]]
@@ -235,6 +245,25 @@ def test_batching_merges_concurrent_requests_and_serves_a_lone_one_alone(tmp_pat
         rows = metric(url, "bento_batch_size_sum", {"api": "double"}) - 1
         assert rows == 64
         assert batches < 32  # concurrent requests shared calls (batch sizes > 1 row per request)
+
+
+def test_batched_request_that_cannot_meet_max_latency_gets_503(tmp_path: Path) -> None:
+    (tmp_path / "batched.py").write_text(textwrap.dedent(BATCHED))
+    gate, started = tmp_path / "gate", tmp_path / "started"
+    with serve(["batched.py:Batched"], cwd=tmp_path, env={"GATE": str(gate), "STARTED": str(started)}) as server:
+        first: dict[str, httpx.Response] = {}
+        blocked = threading.Thread(target=lambda: first.setdefault(
+            "r", httpx.post(server.url + "/gated", json={"x": ["a"]}, timeout=60)))
+        blocked.start()
+        wait_until(started.exists)  # the model is busy with the first request
+        late = httpx.post(server.url + "/gated", json={"x": ["b"]}, timeout=60)
+        gate.touch()
+        blocked.join()
+        assert late.status_code == 503  # waited past max_latency_ms=300 behind the busy model
+        assert late.json()["error"] == "ServiceUnavailable"
+        assert "max_latency_ms=300" in late.json()["message"]
+        assert first["r"].json() == ["A"]  # the request already being served was answered
+        assert metric(server.url, "bento_batch_rejected_total", {"api": "gated"}) == 1
 
 
 def test_runner_service_with_a_saved_model(tmp_path: Path) -> None:
