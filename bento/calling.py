@@ -116,12 +116,20 @@ def run_sync(func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         return box["value"]  # type: ignore[no-any-return]
     import anyio.from_thread
 
-    try:
+    if _in_anyio_worker():
         return anyio.from_thread.run(lambda: func(*args, **kwargs))  # type: ignore[return-value, arg-type]
-    except RuntimeError as exc:  # not a worker thread of a running event loop
-        if "event loop" not in str(exc) and "worker thread" not in str(exc):
-            raise
     return asyncio.run(func(*args, **kwargs))  # type: ignore[arg-type]
+
+
+def _in_anyio_worker() -> bool:
+    """Whether this thread was started by an event loop's anyio thread pool (so it can run on that loop)."""
+    import anyio.from_thread
+
+    try:
+        anyio.from_thread.run_sync(int)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _sync_gen(method: Callable[..., AsyncIterator[T]]) -> Callable[..., Iterator[T]]:
@@ -139,11 +147,10 @@ def _sync_gen(method: Callable[..., AsyncIterator[T]]) -> Callable[..., Iterator
 
         import anyio.from_thread
 
-        try:
-            anyio.from_thread.run(asyncio.sleep, 0)
+        if _in_anyio_worker():
             runner: Callable[..., Any] = anyio.from_thread.run
             loop = None
-        except RuntimeError:
+        else:
             loop = asyncio.new_event_loop()
 
             def runner(fn: Callable[[], Awaitable[Any]]) -> Any:

@@ -259,6 +259,14 @@ class Service(Generic[T]):
 
     @property
     def import_string(self) -> str:
+        """``module:attribute`` naming this service (for generated services, the variable holding it)."""
+        import sys
+
+        module = sys.modules.get(self.inner.__module__)
+        if module is not None and getattr(module, self.inner.__qualname__, None) is not self:
+            for name, value in vars(module).items():
+                if value is self:
+                    return f"{self.inner.__module__}:{name}"
         return f"{self.inner.__module__}:{self.inner.__qualname__}"
 
     def graph(self) -> list[Service[Any]]:

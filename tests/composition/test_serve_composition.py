@@ -266,11 +266,14 @@ def test_batched_request_that_cannot_meet_max_latency_gets_503(tmp_path: Path) -
         assert metric(server.url, "bento_batch_rejected_total", {"api": "gated"}) == 1
 
 
-def test_runner_service_with_a_saved_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["MyService", "IrisClassifier"])
+def test_seed_iris_examples_with_saved_models(tmp_path: Path, target: str) -> None:
+    """MyService: the model as a legacy runner behind runner_service; IrisClassifier: joblib files from the
+    store plus a batchable Preprocessing dependency."""
     copy_example("iris.py", tmp_path)
     copy_example("train_iris.py", tmp_path)
     subprocess.run([sys.executable, "train_iris.py"], cwd=tmp_path, check=True, capture_output=True)
-    with serve(["iris.py:MyService"], cwd=tmp_path) as server:
+    with serve([f"iris.py:{target}"], cwd=tmp_path) as server:
         rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
         response = httpx.post(server.url + "/classify", json={"input_series": rows})
         assert response.status_code == 200, response.text
