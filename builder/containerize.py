@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 Progress = Literal["auto", "plain", "quiet"]
 PROGRESS_MODES: tuple[Progress, ...] = ("auto", "plain", "quiet")
 LogSink = Callable[[str], None]
+BUILD_TIMEOUT = 2 * 60 * 60  # seconds without a byte from the engine before giving up
 
 _IMAGE_REF = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
@@ -50,13 +51,16 @@ def connect(timeout: float = 10) -> docker.APIClient:
     kwargs: dict[str, Any] = kwargs_from_env()
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
     try:
-        client = docker.APIClient(version="auto", timeout=max(timeout, 60 * 60), **kwargs)
+        # A short timeout for the version handshake, so an unresponsive DOCKER_HOST fails fast.
+        client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
     except docker.errors.DockerException as exc:
         raise ContainerizeError(
             f"no Docker engine is reachable at {where}: {_short(exc)}. Start one (for example "
             "`sudo dockerd &`) or set DOCKER_HOST to a running engine, such as "
             "DOCKER_HOST=unix:///run/user/1000/docker.sock or DOCKER_HOST=tcp://host:2375"
         ) from exc
+    # A build streams nothing while a long step runs (pip installing a large wheel): be patient.
+    client.timeout = BUILD_TIMEOUT
     return client
 
 

@@ -86,3 +86,17 @@ def test_writing_the_ca_never_changes_the_stored_bento(tmp_path: Path) -> None:
     with BuildContext(read_bento(bento_dir), ca_bundle=ca) as ctx:
         assert (ctx.path / CA_FILE).read_text() == "host ca"
     assert (bento_dir / CA_FILE).read_text() == "original"
+
+
+def test_the_host_ca_comes_from_pip_cert_or_pip_config(tmp_path: Path) -> None:
+    from bento.builder.context import host_ca_bundle
+
+    ca = tmp_path / "corp-ca.crt"
+    ca.write_text("ca")
+    assert host_ca_bundle({"PIP_CERT": str(ca)}) == ca
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\ncert = {ca}\n")
+    assert host_ca_bundle({"PIP_CONFIG_FILE": str(conf)}) == ca
+    # A setting that names a missing file is ignored rather than copied.
+    other = host_ca_bundle({"PIP_CERT": str(tmp_path / "missing.crt"), "PIP_CONFIG_FILE": str(conf)})
+    assert other == ca
