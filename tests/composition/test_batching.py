@@ -267,3 +267,14 @@ def test_wrap_batchable_batches_only_batchable_apis_and_reports_batch_sizes() ->
         assert REGISTRY.get_sample_value("bento_batch_size_bucket", {"api": "double", "le": "4.0"}) == big + 1
 
     asyncio.run(main())
+
+
+def test_arguments_disagreeing_on_rows_are_a_named_input_error() -> None:
+    from bento.errors import InvalidArgument
+
+    async def main() -> None:
+        d = dispatcher(FakeModel())
+        with pytest.raises(InvalidArgument, match="disagree on the number of rows.*`y`"):
+            await d.submit({"x": [1, 2], "y": np.zeros((3, 2))})
+
+    asyncio.run(main())
