@@ -36,6 +36,10 @@ class Backend:
         return path
 
     @bento.api
+    def size(self, document: Path) -> int:
+        return len(document.read_bytes())
+
+    @bento.api
     def fail(self, code: int) -> str:
         if code == 404:
             raise bento.errors.NotFound("no such card")  # type: ignore[attr-defined]
@@ -112,6 +116,12 @@ def test_path_result_is_a_readable_local_file_after_the_dependency_cleaned_up(pr
     assert path.name == "card.txt"
     assert path.read_text() == "card: hello"
     assert Path(proxy.socket_path).parent in path.parents
+
+
+def test_path_argument_is_readable_by_the_dependency(proxy: remote.RemoteService, tmp_path: Path) -> None:
+    document = tmp_path / "doc.bin"
+    document.write_bytes(b"x" * 1234)
+    assert proxy.size(document) == 1234
 
 
 def test_errors_surface_with_remote_status_and_message(proxy: remote.RemoteService) -> None:
