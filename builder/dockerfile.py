@@ -82,8 +82,8 @@ def resolve_base(python_version: str, base_image: str | None, cuda_version: str 
 
 
 def _dq(value: str) -> str:
-    """A double-quoted Dockerfile value (JSON string escaping is valid there)."""
-    return json.dumps(value)
+    """A double-quoted Dockerfile value: JSON string escapes, and ``$`` escaped so Docker does not expand it."""
+    return json.dumps(value).replace("$", "\\$")
 
 
 def render(spec: DockerSpec) -> str:

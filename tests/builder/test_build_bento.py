@@ -161,6 +161,7 @@ def test_service_import_error_fails_the_build(make_project: MakeProject) -> None
         build_bento(root)
 
 
+@pytest.mark.slow
 def test_vendored_bento_holds_the_locked_wheels(make_project: MakeProject) -> None:
     root = make_project('service: "service:Echo"\npython:\n  packages: ["six"]\n')
     built = build_bento(root, vendor_wheels=True)
@@ -173,6 +174,7 @@ def test_vendored_bento_holds_the_locked_wheels(make_project: MakeProject) -> No
     assert "--no-index --find-links /opt/bento/python/wheels" in (built.path / "env/docker/Dockerfile").read_text()
 
 
+@pytest.mark.slow
 def test_vendoring_a_package_without_wheel_names_it(make_project: MakeProject) -> None:
     # antlr4-python3-runtime 4.9.3 is published as a source distribution only.
     root = make_project('service: "service:Echo"\npython:\n  packages: ["antlr4-python3-runtime==4.9.3"]\n'

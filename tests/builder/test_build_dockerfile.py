@@ -26,7 +26,7 @@ CONFIGS = {
             APP_MODE: production
         envs:
           - name: GREETING
-            value: "hello world"
+            value: "hello $USER"
         """,
     "cuda": """\
         service: "service:Echo"

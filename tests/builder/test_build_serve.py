@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import MakeProject
 from utils import run_cli, serve  # tests/utils.py (tests/ is on sys.path via its conftest)
 
@@ -40,6 +41,7 @@ class IrisClassifier:
 '''
 
 
+@pytest.mark.slow
 def test_train_build_and_serve_by_tag_from_anywhere(make_project: MakeProject, tmp_path: Path) -> None:
     root = make_project('service: "service:IrisClassifier"\ninclude: ["*.py"]\npython:\n  packages: [scikit-learn]\n',
                         files={"service.py": SERVICE, "train.py": TRAIN})

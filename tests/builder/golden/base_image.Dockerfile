@@ -40,7 +40,7 @@ COPY env/docker/entrypoint.sh /home/bento/entrypoint.sh
 COPY --chown=bento:bento bento.yaml README.md /home/bento/bento/
 COPY --chown=bento:bento src/ /home/bento/bento/src/
 
-ENV GREETING="hello world" \
+ENV GREETING="hello \$USER" \
     APP_MODE="production"
 USER bento
 WORKDIR /home/bento
