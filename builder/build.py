@@ -127,58 +127,12 @@ def build_bento(
 
     python_version = config.target_python()
     vendored = config.python.vendor if vendor_wheels is None else vendor_wheels
-    own = ownwheel.build_own_wheel()
-    extra_reqs = ownwheel.dependencies()
-    if own is None:
-        extra_reqs.append(f"{ownwheel.DIST}=={ownwheel.running_version()}")
-    progress(f"locking Python requirements for Python {python_version}" if config.python.lock_packages
-             else "collecting Python requirements")
-    locked = lock.lock_requirements(lock.requirement_lines(config.python, project, extra_reqs),
-                                    config.python, python_version)
-
     files: dict[str, FileContent] = {f"src/{rel}": path for rel, path in selection.files.items()}
-    files["env/python/requirements.lock.txt"] = locked.text.encode()
-    if own is not None:
-        files[f"env/python/local/{own.filename}"] = own.data
-    for wheel in config.python.wheels:
-        path = project / wheel
-        if not path.is_file() or not path.name.endswith(".whl"):
-            raise InvalidConfig(f"`python.wheels` in {where}: {wheel} is not a wheel file in the project")
-        files[f"env/python/local/{path.name}"] = path
-    if vendored:
-        progress("downloading wheels for the target platform")
-        for filename, data in vendor.download_wheels(locked.text, python_version, pinned=locked.hashed).items():
-            files[f"env/python/wheels/{filename}"] = data
-
-    if config.docker.setup_script:
-        script = project / config.docker.setup_script
-        if not script.is_file():
-            raise InvalidConfig(f"`docker.setup_script` in {where}: {script} does not exist")
-        files["env/docker/setup_script"] = script
+    locked = _python_env(files, config, project, where, python_version, vendored, progress)
     if api_doc is not None:
         files["apis/openapi.yaml"] = yaml.safe_dump(api_doc, sort_keys=False).encode()
-
     gpu = any((s.config.resources.gpu or 0) > 0 for s in services)
-    base, install_python = dockerfile.resolve_base(
-        python_version, config.docker.base_image, config.docker.cuda_version, gpu)
-    env_pairs = [(e.name, e.value) for e in config.envs if e.value is not None]
-    env_pairs += sorted(config.docker.env.items())
-    spec = dockerfile.DockerSpec(
-        python_version=python_version,
-        base_image=base,
-        install_python=install_python,
-        system_packages=tuple(config.docker.system_packages),
-        setup_script=config.docker.setup_script is not None,
-        env=tuple(env_pairs),
-        hashed_lock=locked.hashed,
-        vendored=vendored,
-        local_wheels=any(k.startswith("env/python/local/") for k in files),
-        pip_args=config.python.pip_args or "",
-        has_models=bool(models),
-        has_apis=api_doc is not None,
-    )
-    files["env/docker/Dockerfile"] = dockerfile.render(spec).encode()
-    files["env/docker/entrypoint.sh"] = dockerfile.entrypoint_script().encode()
+    base = _docker_env(files, config, project, where, python_version, locked, vendored, gpu, bool(models))
 
     bento_name = (name or config.name or entry.name).lower()
     description = read_description(config, project)
@@ -216,6 +170,63 @@ def build_bento(
     item = staged.item
     return BuildResult(tag=str(item.tag), path=Path(item.path), existed=bool(staged.existed), item=item,
                        warnings=warnings)
+
+
+def _python_env(files: dict[str, FileContent], config: BuildConfig, project: Path, where: str,
+                python_version: str, vendored: bool, progress: Progress) -> lock.Lock:
+    """Add ``env/python/``: the lock file, our own wheel, ``python.wheels``, vendored wheels."""
+    own = ownwheel.build_own_wheel()
+    extra_reqs = ownwheel.dependencies()
+    if own is None:
+        extra_reqs.append(f"{ownwheel.DIST}=={ownwheel.running_version()}")
+    progress(f"locking Python requirements for Python {python_version}" if config.python.lock_packages
+             else "collecting Python requirements")
+    locked = lock.lock_requirements(lock.requirement_lines(config.python, project, extra_reqs),
+                                    config.python, python_version)
+    files["env/python/requirements.lock.txt"] = locked.text.encode()
+    if own is not None:
+        files[f"env/python/local/{own.filename}"] = own.data
+    for wheel in config.python.wheels:
+        path = project / wheel
+        if not path.is_file() or not path.name.endswith(".whl"):
+            raise InvalidConfig(f"`python.wheels` in {where}: {wheel} is not a wheel file in the project")
+        files[f"env/python/local/{path.name}"] = path
+    if vendored:
+        progress("downloading wheels for the target platform")
+        for filename, data in vendor.download_wheels(locked.text, python_version, pinned=locked.hashed).items():
+            files[f"env/python/wheels/{filename}"] = data
+    return locked
+
+
+def _docker_env(files: dict[str, FileContent], config: BuildConfig, project: Path, where: str,
+                python_version: str, locked: lock.Lock, vendored: bool, gpu: bool, has_models: bool) -> str:
+    """Add ``env/docker/``: the Dockerfile, its entrypoint and setup script. Returns the base image."""
+    if config.docker.setup_script:
+        script = project / config.docker.setup_script
+        if not script.is_file():
+            raise InvalidConfig(f"`docker.setup_script` in {where}: {script} does not exist")
+        files["env/docker/setup_script"] = script
+    base, install_python = dockerfile.resolve_base(
+        python_version, config.docker.base_image, config.docker.cuda_version, gpu)
+    env_pairs = [(e.name, e.value) for e in config.envs if e.value is not None]
+    env_pairs += sorted(config.docker.env.items())
+    spec = dockerfile.DockerSpec(
+        python_version=python_version,
+        base_image=base,
+        install_python=install_python,
+        system_packages=tuple(config.docker.system_packages),
+        setup_script=config.docker.setup_script is not None,
+        env=tuple(env_pairs),
+        hashed_lock=locked.hashed,
+        vendored=vendored,
+        local_wheels=any(k.startswith("env/python/local/") for k in files),
+        pip_args=config.python.pip_args or "",
+        has_models=has_models,
+        has_apis="apis/openapi.yaml" in files,
+    )
+    files["env/docker/Dockerfile"] = dockerfile.render(spec).encode()
+    files["env/docker/entrypoint.sh"] = dockerfile.entrypoint_script().encode()
+    return base
 
 
 def _normalized(config: BuildConfig, python_version: str, vendored: bool, base: str) -> dict[str, Any]:
