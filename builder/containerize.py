@@ -72,7 +72,7 @@ def _short(exc: BaseException) -> str:
 def resolve_bento(ref: str) -> BentoRef:
     """``ref`` is a path to a bento directory or a store tag (``name``, ``name:latest``, ``name:version``)."""
     path = Path(ref).expanduser()
-    if os.sep in ref or ref.startswith(".") or path.is_dir():
+    if os.sep in ref or ref.startswith((".", "~")) or (path / "bento.yaml").is_file():
         return read_bento(path.resolve())
     from bento.store import open_store
 

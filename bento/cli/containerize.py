@@ -8,7 +8,9 @@ import sys
 
 import click
 
-PROGRESS_CHOICES = ("auto", "plain", "quiet")  # bento.builder.containerize.PROGRESS_MODES (kept light here)
+# Imported only when the command runs (the CLI registry is lazy); docker itself loads inside the build.
+from bento.builder.containerize import PROGRESS_MODES
+
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
@@ -44,7 +46,7 @@ class _Printer:
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
               help="A Dockerfile build argument; repeat for several.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer instead of reusing the engine's cache.")
-@click.option("--progress", type=click.Choice(PROGRESS_CHOICES), default="auto", show_default=True,
+@click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
               help="Build output: plain (every line), quiet (none), auto (one line per step on a "
                    "terminal, plain otherwise).")
 @click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,

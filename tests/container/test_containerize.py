@@ -77,6 +77,10 @@ def test_default_image_tag_is_the_bento_tag(base_image: str, docker_client,
     image = docker_client.images.get("hello:v2")
     assert "hello:v2" in result.stdout and image.id in result.stdout
     assert result.stderr.count("Step ") == 0  # quiet
+    # A bento directory (e.g. an unpacked export) works as well as a store tag.
+    by_path = run_cli("containerize", str(open_store().bentos.get("hello:v2").path), "-o", "json", timeout=300)
+    assert by_path.returncode == 0, by_path.stderr
+    assert json.loads(by_path.stdout)["tags"] == ["hello:v2"]
 
 
 @pytest.mark.docker
