@@ -189,3 +189,17 @@ def test_project_moved_away_bento_still_complete(make_project: MakeProject, tmp_
     shutil.rmtree(root)
     assert (built.path / "src/service.py").is_file()
     assert bento.bentos.get("echo:latest").tag == built.tag
+
+
+def test_cli_name_version_and_label_options(make_project: MakeProject) -> None:
+    root = make_project()
+    proc = run_cli("build", str(root), "--name", "custom", "--version", "v1", "-o", "tag")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "custom:v1"
+    (root / "service.py").write_text((root / "service.py").read_text() + "# changed\n")
+    clash = run_cli("build", str(root), "--name", "custom", "--version", "v1")
+    assert clash.returncode == 4  # an explicit version already taken by other content
+    assert "already exists" in clash.stderr
+    bad = run_cli("build", str(root), "--label", "no-equals-sign")
+    assert bad.returncode == 2
+    assert "write labels as KEY=VALUE" in bad.stderr
