@@ -280,3 +280,39 @@ def test_entry_is_not_ready_until_its_dependency_is(tmp_path: Path) -> None:
         assert httpx.get(server.url + "/readyz").status_code == 503
         wait_until(lambda: httpx.get(server.url + "/readyz").status_code == 200)
         assert httpx.post(server.url + "/predict", json={"x": 21}).json() == 42
+
+
+def test_second_ctrl_c_stops_waiting_for_in_flight_requests(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    write_service(tmp_path, f"""
+        import time
+        from pathlib import Path
+        import bento
+
+        @bento.service
+        class Stuck:
+            @bento.api
+            def stuck(self) -> str:
+                Path({str(started)!r}).touch()
+                time.sleep(60)
+                return "finished"
+    """)
+    with serve(["service.py:Stuck", "--timeout-graceful-shutdown", "60"], cwd=tmp_path) as server:
+        errors: list[Exception] = []
+
+        def call() -> None:
+            try:
+                httpx.post(server.url + "/stuck", json={}, timeout=60)
+            except httpx.HTTPError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        wait_until(started.exists)
+        server.proc.send_signal(signal.SIGINT)
+        wait_until(lambda: "received SIGINT" in server.output())
+        server.proc.send_signal(signal.SIGINT)
+        assert server.proc.wait(20) == 0  # long before the 60 s request or grace period would end
+        thread.join(20)
+        assert errors  # the stuck request was cut off
+        assert "did not stop in time; killing it" in server.output()
