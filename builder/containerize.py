@@ -136,10 +136,15 @@ def containerize(
     platform: str | None = None,
     build_args: Mapping[str, str] | None = None,
     no_cache: bool = False,
+    network: str | None = None,
     on_log: LogSink | None = None,
     client: docker.APIClient | None = None,
 ) -> ImageResult:
-    """Build the image of bento ``ref``; the first tag defaults to ``<name>:<version>``."""
+    """Build the image of bento ``ref``; the first tag defaults to ``<name>:<version>``.
+
+    ``network`` is the network of the build's RUN steps (``"none"`` proves a vendored bento builds
+    offline); ``None`` is the engine's default.
+    """
     bento = resolve_bento(ref)
     wanted = [check_image_tag(t) for t in tags] or [f"{bento.name}:{bento.version}"]
     args = dict(build_args or {})
@@ -148,7 +153,8 @@ def containerize(
     try:
         with BuildContext(bento, ca_bundle=host_ca_bundle()) as context:
             context.append_labels(oci_labels(bento))
-            image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, on_log)
+            image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, network,
+                                  on_log)
         from docker.utils import parse_repository_tag
 
         for extra in wanted[1:]:
@@ -162,7 +168,7 @@ def containerize(
 
 
 def _run_build(api: docker.APIClient, context: BuildContext, tag: str, bento: BentoRef,
-               args: dict[str, str], platform: str | None, no_cache: bool,
+               args: dict[str, str], platform: str | None, no_cache: bool, network: str | None,
                on_log: LogSink | None) -> str:
     import docker
 
@@ -178,6 +184,7 @@ def _run_build(api: docker.APIClient, context: BuildContext, tag: str, bento: Be
             rm=True,
             forcerm=True,
             platform=platform,
+            network_mode=network,
             decode=True,
         )
         for event in stream:

@@ -45,6 +45,9 @@ class _Printer:
               help="Target platform passed to the engine, e.g. linux/amd64.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
               help="A Dockerfile build argument; repeat for several.")
+@click.option("--network", default=None, metavar="NAME",
+              help="Network for the build's RUN steps, e.g. `none` to prove a vendored bento "
+                   "(bento build --vendor) builds without network access.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer instead of reusing the engine's cache.")
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
               help="Build output: plain (every line), quiet (none), auto (one line per step on a "
@@ -52,7 +55,8 @@ class _Printer:
 @click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="Print the result as text or as one JSON record.")
 def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | None,
-                 build_args: tuple[str, ...], no_cache: bool, progress: str, output: str) -> None:
+                 build_args: tuple[str, ...], network: str | None, no_cache: bool, progress: str,
+                 output: str) -> None:
     """Build a container image from BENTO (a tag like iris_classifier:latest, or a bento directory).
 
     The image holds the bento, its locked Python packages and the models it references; it runs
@@ -78,6 +82,7 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
         platform=platform,
         build_args=args,
         no_cache=no_cache,
+        network=network,
         on_log=None if progress == "quiet" else printer,
     )
     if output == "json":

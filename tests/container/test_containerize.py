@@ -113,3 +113,13 @@ def test_bad_arguments_are_named(bento_home: Path) -> None:
     assert bad_arg.returncode == 2 and "KEY=VALUE" in bad_arg.stderr
     missing = run_cli("containerize", "nope:v9")
     assert missing.returncode == 3 and "nope" in missing.stderr
+
+
+@pytest.mark.docker
+def test_network_none_cuts_the_build_off(base_image: str, docker_client) -> None:  # type: ignore[no-untyped-def]
+    probe = "RUN python3 -c \"import socket; socket.getaddrinfo('pypi.org', 443)\" || (echo offline-42 && false)"
+    store_bento(f"FROM {base_image}\n{probe}\n", name="offline")
+    result = run_cli("containerize", "offline:latest", "--network", "none", "--no-cache",
+                     "--progress", "quiet", timeout=300)
+    assert result.returncode == 8
+    assert "offline-42" in result.stderr

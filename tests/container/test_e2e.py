@@ -77,8 +77,8 @@ def build(project: Path) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def containerize(bento_tag: str, image: str) -> str:
-    result = run_cli("containerize", bento_tag, "-t", image, "--progress", "plain", timeout=1500)
+def containerize(bento_tag: str, image: str, *options: str) -> str:
+    result = run_cli("containerize", bento_tag, "-t", image, "--progress", "plain", *options, timeout=1500)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stderr
 
@@ -124,7 +124,8 @@ def test_train_build_containerize_run_call_stop(tmp_path: Path, base_image: str,
     bento_tag = build(project)
     image = f"bento-e2e-iris:{bento_tag.split(':')[1]}"
     cleanup.append(image)
-    containerize(bento_tag, image)
+    # Vendored: every layer builds with no network at all.
+    containerize(bento_tag, image, "--network", "none", "--no-cache")
 
     attrs = docker_client.images.get(image).attrs
     assert attrs["Config"]["User"] not in ("", "root", "0")
