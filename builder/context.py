@@ -11,8 +11,9 @@ Layout (the contract with the rendered Dockerfile, ``env/docker/Dockerfile`` of 
                                                      the Dockerfile's Python stage trusts it, and the
                                                      final image does not contain it
 
-Files are hard-linked from the store where the filesystem allows it, so assembling the context of a
-bento with a large model costs no copy; the Docker SDK then streams the directory to the engine.
+The bento's files are hard-linked from the store where the filesystem allows it; the models go through
+the store's ``copy_in``, which verifies every file's hash on the way (an altered model is never built
+into an image). The Docker SDK then streams the directory to the engine.
 """
 
 from __future__ import annotations
