@@ -259,6 +259,9 @@ class Supervisor:
 
     def _entry_workers(self, entry: Service[Any]) -> int:
         if self.options.development:
+            if (self.options.workers or 1) > 1:
+                logger.warning("--development runs the graph in one worker; ignoring --workers %d",
+                               self.options.workers)
             return 1
         if self.options.workers is not None:
             return self.options.workers

@@ -86,9 +86,14 @@ def test_metrics_sum_over_workers(tmp_path: Path) -> None:
             seen.add(httpx.post(server.url + "/pid", json={}).json())
             calls += 1
         assert len(seen) == 2
-        text = httpx.get(server.url + "/metrics").text
-        counts = re.findall(r'^bento_request_total\{[^}]*route="/pid"[^}]*status="200"[^}]*\} (\S+)$', text, re.M)
-        assert counts and sum(float(c) for c in counts) == calls
+
+        def counted() -> float:  # a worker counts a request just after answering it: allow a moment
+            text = httpx.get(server.url + "/metrics").text
+            found = re.findall(r'^bento_request_total\{[^}]*route="/pid"[^}]*status="200"[^}]*\} (\S+)$', text, re.M)
+            return sum(float(c) for c in found)
+
+        wait_until(lambda: counted() >= calls, timeout=5)
+        assert counted() == calls
 
 
 def test_sigterm_finishes_in_flight_request_runs_shutdown_hook_and_exits_0(tmp_path: Path) -> None:
@@ -165,7 +170,7 @@ def test_max_concurrency_holds_across_two_workers(tmp_path: Path) -> None:
         class Busy:
             @bento.api
             async def work(self) -> int:
-                await asyncio.sleep(1.5)
+                await asyncio.sleep(3)
                 return os.getpid()
     """)
     with serve(["service.py:Busy"], cwd=tmp_path) as server:
