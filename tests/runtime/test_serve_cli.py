@@ -272,3 +272,24 @@ def test_init_that_raises_stops_serve_with_the_exception(tmp_path: Path) -> None
     assert result.returncode != 0
     assert "RuntimeError: model file missing" in result.stderr
     assert "exited with code 3 before Broken was ever ready" in result.stderr
+
+
+def test_reload_survives_a_broken_edit(tmp_path: Path) -> None:
+    source = write(tmp_path / "service.py", echo_source("v1:"))
+    with serve(["service.py:Echo", "--reload"], cwd=tmp_path) as server:
+        assert call_echo(server.url) == "v1:hi"
+        source.write_text("this is not python(\n")
+        deadline = time.monotonic() + 20
+        while "cannot load the service after a change" not in server.output():
+            assert time.monotonic() < deadline, server.output()
+            time.sleep(0.1)
+        assert server.proc.poll() is None
+        source.write_text(textwrap.dedent(echo_source("fixed:")))
+        deadline = time.monotonic() + 20
+        answer = ""
+        while answer != "fixed:hi" and time.monotonic() < deadline:
+            try:
+                answer = call_echo(server.url)
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert answer == "fixed:hi", server.output()
