@@ -12,6 +12,7 @@ from bento.store.errors import (
     InvalidConfig,
     NotFound,
     RemoteError,
+    ServiceLoadError,
     ServiceUnavailable,
     UnsafePath,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "InvalidConfig",
     "NotFound",
     "RemoteError",
+    "ServiceLoadError",
     "ServiceUnavailable",
     "UnsafePath",
 ]

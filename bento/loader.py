@@ -10,11 +10,12 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from bento.errors import InvalidArgument, NotFound
+from bento.errors import BentoError, InvalidArgument, NotFound, ServiceLoadError
 from bento.services import Service
 
 
@@ -45,6 +46,25 @@ def install_bentoml_alias() -> None:
     sys.meta_path.append(_BentomlAlias())
 
 
+def _load_error(what: str, exc: Exception) -> ServiceLoadError:
+    """One line that says what failed and where in the user's code (the innermost frame outside us)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename
+              and not f.filename.startswith("<frozen")]
+    user = [f for f in frames if Path(f.filename).resolve() != Path(__file__).resolve()]
+    where = f" (at {user[-1].filename}:{user[-1].lineno}: {(user[-1].line or '').strip()})" if user else ""
+    return ServiceLoadError(f"importing {what} failed: {type(exc).__name__}: {exc}{where}")
+
+
+def _exec(spec: importlib.machinery.ModuleSpec, module: ModuleType, what: str) -> None:
+    assert spec.loader is not None
+    try:
+        spec.loader.exec_module(module)
+    except BentoError:
+        raise  # already says what is wrong (a missing model, a bad @service config)
+    except Exception as exc:
+        raise _load_error(what, exc) from exc
+
+
 def _import_file(path: Path) -> ModuleType:
     path = path.resolve()
     if not path.is_file():
@@ -61,7 +81,7 @@ def _import_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        _exec(spec, module, f"service file {path}")
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
@@ -105,5 +125,9 @@ def import_service(target: str, working_dir: str | Path | None = None) -> Servic
         except ModuleNotFoundError as exc:
             if exc.name == module_part or module_part.startswith(f"{exc.name}."):
                 raise NotFound(f"cannot import {module_part!r} from {base}: no such module or file") from None
+            raise _load_error(f"module {module_part!r}", exc) from exc
+        except BentoError:
             raise
+        except Exception as exc:
+            raise _load_error(f"module {module_part!r}", exc) from exc
     return _pick(module, attr or None, module_part)

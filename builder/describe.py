@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bento.errors import BentoError, BuildError
+from bento.errors import BentoError, BuildError, ServiceLoadError
 from bento.services import APIMethod, Service
 
 
@@ -94,6 +94,8 @@ def load_services(target: str, project_dir: Path) -> tuple[Service[Any], list[Se
 
     try:
         entry = import_service(target, project_dir)
+    except ServiceLoadError as exc:
+        raise BuildError(f"cannot build: {exc}") from exc
     except BentoError:
         raise  # NotFound of a missing model or file, InvalidConfig of a service: already clear
     except Exception as exc:

@@ -14,6 +14,7 @@ upwards (``store/`` imports no other layer). ``bento.errors`` is the public face
     ├── BuildError                exit 7, HTTP 500   `bento build` could not produce a bento
     ├── ContainerizeError         exit 8, HTTP 500   `bento containerize` could not produce an image
     ├── ServiceUnavailable        exit 9, HTTP 503   overload, not ready, a batch that cannot meet its deadline
+    ├── ServiceLoadError          exit 10, HTTP 500  the user's service file raised while being imported
     └── RemoteError               exit 1, HTTP 502   a dependency or a remote server answered with an error
 
 Library code raises these; only the CLI (exit code + one line) and the server (JSON body + status)
@@ -87,6 +88,13 @@ class ContainerizeError(BentoError):
 class ServiceUnavailable(BentoError):
     exit_code = 9
     http_status = 503
+
+
+class ServiceLoadError(BentoError):
+    """Importing the user's service code failed; the message points at the failing line."""
+
+    exit_code = 10
+    http_status = 500
 
 
 class RemoteError(BentoError):

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bento.errors import InvalidArgument, NotFound
+from bento.errors import InvalidArgument, NotFound, ServiceLoadError
 from bento.loader import import_service
+from utils import free_port, run_cli
 
 BENTOML_STYLE = '''
 from __future__ import annotations
@@ -76,7 +77,21 @@ def test_bad_targets_say_what_is_wrong(tmp_path: Path) -> None:
         import_service(f"{name}:not_a_service", tmp_path)
 
 
-def test_errors_inside_the_service_file_propagate(tmp_path: Path) -> None:
-    name = write(tmp_path, "import not_installed_dependency_xyz\n")
-    with pytest.raises(ModuleNotFoundError, match="not_installed_dependency_xyz"):
-        import_service(f"{name}.py", tmp_path)
+def test_errors_inside_the_service_file_name_the_failing_line(tmp_path: Path) -> None:
+    name = write(tmp_path, "x = 1\nimport not_installed_dependency_xyz\n")
+    for target in (f"{name}.py", name):
+        with pytest.raises(ServiceLoadError) as info:
+            import_service(target, tmp_path)
+        message = str(info.value)
+        assert "ModuleNotFoundError: No module named 'not_installed_dependency_xyz'" in message
+        assert f"{name}.py:2: import not_installed_dependency_xyz" in message
+
+
+def test_serve_reports_a_broken_service_file_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "raise RuntimeError('weights missing')\n")
+    (tmp_path / "broken.py").write_text("import json\nraise RuntimeError('weights missing')\n")
+    result = run_cli("serve", "broken.py:Svc", "--port", str(free_port()), cwd=tmp_path, timeout=60)
+    assert result.returncode == ServiceLoadError.exit_code
+    assert "RuntimeError: weights missing" in result.stderr
+    assert "broken.py:2" in result.stderr
+    assert "Traceback" not in result.stderr
