@@ -14,7 +14,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import queue
 import tarfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -120,15 +122,79 @@ class _BytesReader:
         return chunk
 
 
+class _Prefetch:
+    """Decompresses on a helper thread while the caller hashes and writes (both sides release the GIL),
+    so an import uses two cores like ``zstd -d | tar -x``. At most ``depth`` chunks are buffered."""
+
+    def __init__(self, raw: IO[bytes], depth: int = 8) -> None:
+        self._raw = raw
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._thread = threading.Thread(target=self._run, name="bento-archive-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        item: bytes | BaseException
+        while not self._stop.is_set():
+            try:
+                item = self._raw.read(CHUNK)
+            except BaseException as exc:  # handed to the reader, which raises it
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not isinstance(item, bytes) or not item:
+                return
+
+    def read(self, n: int = -1) -> bytes:
+        parts = []
+        want = n if n >= 0 else 1 << 62
+        while want > 0 and not self._eof:
+            if self._pos >= len(self._buf):
+                item = self._queue.get()
+                if isinstance(item, BaseException):
+                    self._eof = True
+                    raise item
+                if not item:
+                    self._eof = True
+                    break
+                self._buf, self._pos = item, 0
+            if self._pos == 0 and want >= len(self._buf):
+                piece = self._buf  # whole chunk: no copy
+            else:
+                piece = self._buf[self._pos:self._pos + want]
+            self._pos += len(piece)
+            want -= len(piece)
+            parts.append(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        self._thread.join()
+        self._raw.close()
+
+
 def _decompressed(src: IO[bytes]) -> IO[bytes]:
     head = src.read(4)
     src.seek(0)
     if head.startswith(ZSTD_MAGIC):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(src, read_size=CHUNK, closefd=False)  # type: ignore[return-value]
+        raw = zstandard.ZstdDecompressor().stream_reader(src, read_size=CHUNK, closefd=False)
+        return _Prefetch(raw)  # type: ignore[return-value]
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[return-value]
+        return _Prefetch(gzip.GzipFile(fileobj=src, mode="rb"))  # type: ignore[return-value,arg-type]
     return src
 
 
