@@ -165,3 +165,38 @@ def test_train_build_containerize_run_call_stop(tmp_path: Path, base_image: str,
     uncached = [i for i, c in expected_cached if not c and not i.startswith("FROM")]
     assert not uncached, uncached
     assert not done[first_source][1], done
+
+
+ECHO_SERVICE = '''\
+import bento
+
+
+@bento.service
+class Echo:
+    @bento.api
+    def echo(self, text: str) -> str:
+        return text
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_index_install_trusts_the_hosts_pip_ca(tmp_path: Path, base_image: str, docker_client,
+                                               cleanup: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Not vendored: pip in the build reaches the index with the CA bundle the host's pip trusts
+    (needed behind TLS-intercepting proxies), and that bundle does not end up in the image."""
+    project = tmp_path / "echo"
+    project.mkdir()
+    (project / "service.py").write_text(ECHO_SERVICE)
+    (project / "bentofile.yaml").write_text(
+        f'service: "service:Echo"\ninclude: ["*.py"]\ndocker:\n  base_image: {base_image}\n')
+    bento_tag = build(project)
+    image = f"bento-e2e-echo:{bento_tag.split(':')[1]}"
+    cleanup.append(image)
+    containerize(bento_tag, image, "--no-cache")
+    listing = docker_client.containers.run(
+        image, ["sh", "-c", "ls /opt/bento/python 2>&1; bento --version"], remove=True).decode()
+    assert "No such file" in listing  # neither the CA bundle nor the lock file is in the final image
+    from bento import __version__
+
+    assert f"version {__version__}" in listing  # the packages were installed from the index
