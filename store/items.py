@@ -8,6 +8,7 @@ name's lock after the rename, so readers never see a partial item and ``latest``
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as _dt
 import os
@@ -25,7 +26,7 @@ from bento.store.staging import Staged, check_staged_tree, materialize_links
 from bento.store.tags import LATEST, Tag, check_component, new_version
 
 TOOL_VERSION = "0.1.0"
-Referrers = Callable[[Item], list[str]]
+Referrers = Callable[[Item], builtins.list[str]]
 
 
 def creation_time(*, reproducible: bool) -> _dt.datetime:
@@ -66,7 +67,7 @@ class ItemStore:
             return False
         return True
 
-    def list(self, name: str | None = None) -> list[Item]:
+    def list(self, name: str | None = None) -> builtins.list[Item]:
         """Every stored item (of one name if given), newest first."""
         if name is not None:
             names = [Tag.parse(name).name]
@@ -86,11 +87,11 @@ class ItemStore:
                 items.append(item)
         return sorted(items, key=self._sort_key, reverse=True)
 
-    def verify(self, tag: str, progress: _manifest.Progress | None = None) -> list[str]:
+    def verify(self, tag: str, progress: _manifest.Progress | None = None) -> builtins.list[str]:
         """Recompute every hash; return the problems found (missing, extra, altered files), empty if intact."""
         return self.get(tag).problems(deep=True, progress=progress)
 
-    def referrers(self, item: Item) -> list[str]:
+    def referrers(self, item: Item) -> builtins.list[str]:
         """Tags of the stored items that reference ``item`` (bentos that pack a model)."""
         return self._referrers(item) if self._referrers is not None else []
 
@@ -207,7 +208,7 @@ class ItemStore:
         path = self.dir / name / version
         return Item(self.kind, name, version, path) if (path / self.manifest_name).is_file() else None
 
-    def _versions(self, name_dir: Path) -> list[str]:
+    def _versions(self, name_dir: Path) -> builtins.list[str]:
         try:
             entries = list(os.scandir(name_dir))
         except (FileNotFoundError, NotADirectoryError):
