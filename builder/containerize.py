@@ -138,12 +138,14 @@ def containerize(
     no_cache: bool = False,
     network: str | None = None,
     on_log: LogSink | None = None,
+    on_status: LogSink | None = None,
     client: docker.APIClient | None = None,
 ) -> ImageResult:
     """Build the image of bento ``ref``; the first tag defaults to ``<name>:<version>``.
 
     ``network`` is the network of the build's RUN steps (``"none"`` proves a vendored bento builds
-    offline); ``None`` is the engine's default.
+    offline); ``None`` is the engine's default. ``on_log`` gets each line of the engine's output,
+    ``on_status`` one line per preparation step of our own.
     """
     bento = resolve_bento(ref)
     wanted = [check_image_tag(t) for t in tags] or [f"{bento.name}:{bento.version}"]
@@ -151,7 +153,7 @@ def containerize(
     own_client = client is None
     api = client if client is not None else connect()
     try:
-        with BuildContext(bento, ca_bundle=host_ca_bundle()) as context:
+        with BuildContext(bento, ca_bundle=host_ca_bundle(), on_status=on_status) as context:
             context.append_labels(oci_labels(bento))
             image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, network,
                                   on_log)

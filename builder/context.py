@@ -189,7 +189,8 @@ class BuildContext:
     """A temporary build context directory; removed on ``close()`` / leaving the ``with`` block."""
 
     def __init__(self, bento: BentoRef, *, ca_bundle: Path | None = None,
-                 copy_model: ModelCopier = copy_models_with_store) -> None:
+                 copy_model: ModelCopier = copy_models_with_store,
+                 on_status: Callable[[str], None] | None = None) -> None:
         self.bento = bento
         self.path = _scratch_dir()
         try:
@@ -197,6 +198,8 @@ class BuildContext:
             models_root = self.path / MODELS_DIR
             models_root.mkdir(exist_ok=True)
             for tag, digest in bento.models:
+                if on_status is not None:
+                    on_status(f"copying model {tag} into the build context (hashes verified)")
                 copy_model(tag, digest, models_root)
             if ca_bundle is not None and not bento.vendored:
                 # Unlink first: the path may be a hard link into the store, never write through it.

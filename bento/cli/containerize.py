@@ -84,6 +84,7 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
         no_cache=no_cache,
         network=network,
         on_log=None if progress == "quiet" else printer,
+        on_status=None if progress == "quiet" else (lambda text: click.echo(f"  {text}", err=True)),
     )
     if output == "json":
         click.echo(json.dumps({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id,

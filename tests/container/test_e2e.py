@@ -125,7 +125,8 @@ def test_train_build_containerize_run_call_stop(tmp_path: Path, base_image: str,
     image = f"bento-e2e-iris:{bento_tag.split(':')[1]}"
     cleanup.append(image)
     # Vendored: every layer builds with no network at all.
-    containerize(bento_tag, image, "--network", "none", "--no-cache")
+    output = containerize(bento_tag, image, "--network", "none", "--no-cache")
+    assert "copying model iris_sklearn:" in output  # the model travels with the image
 
     attrs = docker_client.images.get(image).attrs
     assert attrs["Config"]["User"] not in ("", "root", "0")
