@@ -97,6 +97,9 @@ class SharedRegion:
     def ready(self, service: str) -> bool:
         return all(self._ready[i] for i in self.slots(service))
 
+    def worker_ready(self, service: str, worker_id: int) -> bool:
+        return bool(self._ready[self._offsets[service] + worker_id])
+
     def in_flight(self, service: str) -> int:
         return sum(self._counts[i] for i in self.slots(service))
 

@@ -78,6 +78,7 @@ class Slot:
     started: float = 0.0
     failures: int = 0
     restart_at: float | None = None
+    ever_ready: bool = False  # some process in this slot finished starting (later crashes are restarted)
     label: str = field(default="")
 
 
@@ -303,12 +304,13 @@ class Supervisor:
             name = slot.service.name
             if region.ready(name):
                 self._ever_ready.add(name)
+            slot.ever_ready = slot.ever_ready or region.worker_ready(name, slot.worker_id)
             region.reset(name, slot.worker_id)
             self._forget_metrics(pid)
             if self.stopping:
                 continue
             lived = time.monotonic() - slot.started
-            if name not in self._ever_ready:  # a crash before the service ever served: restarting won't help
+            if not slot.ever_ready and name not in self._ever_ready:  # never served: restarting won't help
                 logger.error("%s (pid %d) %s before %s was ever ready (see the error above); stopping",
                              slot.label, pid, describe_exit(status), name)
                 self.exit_code = 1
