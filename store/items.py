@@ -208,13 +208,13 @@ class ItemStore:
         path = self.dir / name / version
         return Item(self.kind, name, version, path) if (path / self.manifest_name).is_file() else None
 
-    def _versions(self, name_dir: Path) -> builtins.list[str]:
+    def _versions(self, name_dir: Path, prefix: str = "") -> builtins.list[str]:
+        """Published versions (those with a manifest) under ``name_dir``, optionally by version prefix."""
         try:
-            entries = list(os.scandir(name_dir))
+            entries = [e for e in os.scandir(name_dir) if e.name.startswith(prefix) and not e.name.startswith(".")]
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return [e.name for e in entries
-                if not e.name.startswith(".") and e.is_dir() and os.path.isfile(os.path.join(e.path, self.manifest_name))]
+        return [e.name for e in entries if e.is_dir() and os.path.isfile(os.path.join(e.path, self.manifest_name))]
 
     def _sort_key(self, item: Item) -> tuple[str, int, str]:
         try:
@@ -250,7 +250,7 @@ class ItemStore:
             return newest
         if (name_dir / parsed.version / self.manifest_name).is_file():
             return parsed.version
-        matches = sorted(v for v in self._versions(name_dir) if v.startswith(parsed.version))
+        matches = sorted(self._versions(name_dir, prefix=parsed.version))
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
