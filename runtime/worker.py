@@ -101,6 +101,7 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
         server_header=False,
         proxy_headers=False,
     )
+    logging.getLogger().setLevel(config.logging.level.upper())  # the service's `logging.level`, this worker
     if config.logging.level != "debug":  # uvicorn's start/stop chatter repeats what the supervisor logs
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     server = uvicorn.Server(uv_config)
