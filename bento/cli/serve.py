@@ -39,6 +39,7 @@ class Target:
     working_dir: Path
     chdir: bool  # serve from inside working_dir (bentos: relative paths resolve against their source)
     envs: dict[str, str] = field(default_factory=dict)  # a bento's build-time `envs`, defaults for the server
+    maybe_tag: str | None = None  # looked up in the store without success; named in the error if import fails
 
 
 def _project_service(directory: Path) -> str | None:
@@ -129,7 +130,7 @@ def resolve_target(target: str | None, cwd: Path) -> Target:
         return Target(f"{file_part.name}{target[len(module):]}", directory, chdir=False)
     if _is_local_module(module, cwd):
         return Target(target, cwd, chdir=False)
-    return _from_store(target) or Target(target, cwd, chdir=False)
+    return _from_store(target) or Target(target, cwd, chdir=False, maybe_tag=target)
 
 
 def _parse_workers(value: str | None) -> int | None:
@@ -177,9 +178,15 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
         os.environ.setdefault(name, value)  # the real environment wins, as in the container image
 
     def load() -> Any:
+        from bento.errors import NotFound
         from bento.loader import import_service
 
-        return import_service(resolved.import_string, resolved.working_dir)
+        try:
+            return import_service(resolved.import_string, resolved.working_dir)
+        except NotFound as exc:
+            if resolved.maybe_tag is None:
+                raise
+            raise NotFound(f"{exc}; nor is there a bento {resolved.maybe_tag!r} in the store (see `bento list`)") from None
 
     supervisor.setup_logging()
     code = supervisor.serve(load, options)
