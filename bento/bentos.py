@@ -60,7 +60,8 @@ class Bento:
 
 
 def get(tag: str) -> Bento:
-    return Bento(open_store().bentos.get(tag))
+    """Raises NotFound, or IntegrityError if the bento's files were changed since it was stored."""
+    return Bento(open_store().bentos.get_checked(tag))
 
 
 def list(name: str | None = None) -> builtins.list[Bento]:  # noqa: A001 - mirrors `bento list`

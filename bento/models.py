@@ -170,8 +170,11 @@ def save_model(name: str, obj: Any, signatures: Mapping[str, Any] | None = None,
 
 
 def get(tag: str) -> Model:
-    """``name``, ``name:latest``, ``name:version`` or a unique version prefix; NotFound names the store."""
-    return Model(open_store().models.get(tag))
+    """``name``, ``name:latest``, ``name:version`` or a unique version prefix; NotFound names the store.
+
+    Raises IntegrityError if the model's files were changed since it was saved (cheap when they were not).
+    """
+    return Model(open_store().models.get_checked(tag))
 
 
 def list(name: str | None = None) -> builtins.list[Model]:  # noqa: A001 - mirrors `bento models list`

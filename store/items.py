@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as _dt
+import json
 import os
 import shutil
 from pathlib import Path
@@ -89,7 +90,28 @@ class ItemStore:
 
     def verify(self, tag: str, progress: _manifest.Progress | None = None) -> builtins.list[str]:
         """Recompute every hash; return the problems found (missing, extra, altered files), empty if intact."""
-        return self.get(tag).problems(deep=True, progress=progress)
+        item = self.get(tag)
+        found = item.problems(deep=True, progress=progress)
+        if not found:
+            self._remember_stat(item)
+        return found
+
+    def get_checked(self, tag: str) -> Item:
+        """``get`` for code about to use the files (load, build, serve): raises IntegrityError if altered.
+
+        Cheap when nothing changed: the size, mtime and inode of every file are compared with those
+        recorded when the item was published or last verified; any difference triggers a full re-hash.
+        """
+        item = self.get(tag)
+        if _stat_of(item) != self._recorded_stat(item):
+            found = item.problems(deep=True)
+            if found:
+                hint = (f"run `bento models verify {item.tag}` for details" if self.kind == "model"
+                        else "rebuild it or import it again")
+                raise IntegrityError(f"{self.kind} {item.tag} at {item.path} was altered since it was saved: "
+                                     f"{'; '.join(found[:3])}{' ...' if len(found) > 3 else ''} ({hint})")
+            self._remember_stat(item)
+        return item
 
     def referrers(self, item: Item) -> builtins.list[str]:
         """Tags of the stored items that reference ``item`` (bentos that pack a model)."""
@@ -173,6 +195,8 @@ class ItemStore:
             os.utime(target)  # publication time breaks creation-time ties (reproducible bentos)
             item = Item(self.kind, name, version, target)
             self._maybe_set_latest(name_dir, item)
+        if not existed:
+            self._remember_stat(item)  # hashed a moment ago, in staging
         return item, existed
 
     def delete(self, tag: str, force: bool = False) -> Item:
@@ -188,6 +212,8 @@ class ItemStore:
         with scratch_dir(self._tmp_root(), "trash-") as trash:
             with file_lock(name_dir / ".lock"):
                 os.rename(item.path, trash / "item")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._stat_path(item))
                 latest = _read_latest(name_dir)
                 if latest in (None, item.version):
                     newest = self._newest(name_dir)
@@ -199,6 +225,18 @@ class ItemStore:
         return item
 
     # ---- internals -----------------------------------------------------------------------------
+    def _stat_path(self, item: Item) -> Path:
+        return self.dir / item.name / f".stat-{item.version}.json"
+
+    def _recorded_stat(self, item: Item) -> Any:
+        try:
+            return json.loads(self._stat_path(item).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _remember_stat(self, item: Item) -> None:
+        atomic_write(self._stat_path(item), json.dumps(_stat_of(item), sort_keys=True).encode())
+
     def _tmp_root(self) -> Path:
         tmp = self.home / ".tmp"
         tmp.mkdir(parents=True, exist_ok=True)
@@ -257,6 +295,17 @@ class ItemStore:
             raise InvalidArgument(f"{self.kind} tag {tag} is ambiguous: it matches {', '.join(matches[:5])}"
                                   f"{' ...' if len(matches) > 5 else ''}; give more of the version")
         raise NotFound(where)
+
+
+def _stat_of(item: Item) -> dict[str, list[int]]:
+    """``{relative path: [size, mtime_ns, inode]}`` of everything in the item directory."""
+    out: dict[str, list[int]] = {}
+    for dirpath, dirnames, filenames in os.walk(item.path):
+        for fn in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))]:
+            full = os.path.join(dirpath, fn)
+            st = os.lstat(full)
+            out[os.path.relpath(full, item.path)] = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return out
 
 
 def _read_latest(name_dir: Path) -> str | None:

@@ -183,3 +183,23 @@ def test_unserialisable_labels_fail_before_the_block_runs() -> None:
         with open_store().models.create("m", metadata={"obj": object()}):
             ran = True
     assert not ran
+
+
+def test_get_checked_catches_edits_even_of_the_same_size_and_forgives_touch() -> None:
+    from bento.store.errors import IntegrityError
+
+    store = open_store()
+    item = save(store, "m", {"a.bin": b"aaaa", "b.bin": b"bbbb"})
+    assert store.models.get_checked("m") == item
+    os.utime(item.path_of("b.bin"), (1, 1))  # metadata only: re-hashed once, then trusted again
+    assert store.models.get_checked("m") == item
+    item.path_of("a.bin").write_bytes(b"aaab")
+    with pytest.raises(IntegrityError, match="altered since it was saved: altered file: a.bin"):
+        store.models.get_checked("m")
+    with pytest.raises(IntegrityError):
+        import bento
+
+        bento.models.get("m")
+    assert store.models.get("m") == item  # the plain lookup still resolves, e.g. for delete
+    store.models.delete("m")
+    assert not list((store.root / "models" / "m").glob(".stat-*"))
