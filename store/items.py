@@ -99,7 +99,7 @@ class ItemStore:
     def get_checked(self, tag: str) -> Item:
         """``get`` for code about to use the files (load, build, serve): raises IntegrityError if altered.
 
-        Cheap when nothing changed: the size, mtime and inode of every file are compared with those
+        Cheap when nothing changed: the size and mtime of every file are compared with those
         recorded when the item was published or last verified; any difference triggers a full re-hash.
         """
         item = self.get(tag)
@@ -235,7 +235,10 @@ class ItemStore:
             return None
 
     def _remember_stat(self, item: Item) -> None:
-        atomic_write(self._stat_path(item), json.dumps(_stat_of(item), sort_keys=True).encode())
+        try:
+            atomic_write(self._stat_path(item), json.dumps(_stat_of(item), sort_keys=True).encode())
+        except OSError:  # a read-only store (e.g. in an image) is re-hashed on each check instead
+            pass
 
     def _tmp_root(self) -> Path:
         tmp = self.home / ".tmp"
@@ -298,13 +301,16 @@ class ItemStore:
 
 
 def _stat_of(item: Item) -> dict[str, list[int]]:
-    """``{relative path: [size, mtime_ns, inode]}`` of everything in the item directory."""
+    """``{relative path: [size, mtime_ns]}`` of everything in the item directory.
+
+    No inode: copies that keep times (``docker COPY``, ``cp -p``) stay trusted without a re-hash.
+    """
     out: dict[str, list[int]] = {}
     for dirpath, dirnames, filenames in os.walk(item.path):
         for fn in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))]:
             full = os.path.join(dirpath, fn)
             st = os.lstat(full)
-            out[os.path.relpath(full, item.path)] = [st.st_size, st.st_mtime_ns, st.st_ino]
+            out[os.path.relpath(full, item.path)] = [st.st_size, st.st_mtime_ns]
     return out
 
 
