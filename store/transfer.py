@@ -7,6 +7,7 @@ archive carries the models it references, so pushing a bento pushes its models a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -75,7 +76,7 @@ def export(store: Store, kind: str, tag: str, dest: str | os.PathLike[str], *, c
             if fs.exists(tmp):
                 fs.rm(tmp)
             raise
-        return f"{fs.unstrip_protocol(path)}" if hasattr(fs, "unstrip_protocol") else path
+        return str(fs.unstrip_protocol(path))
     target = _local(dest)
     if dest.endswith(("/", os.sep)) or target.is_dir():
         target = target / filename
@@ -87,7 +88,7 @@ def export(store: Store, kind: str, tag: str, dest: str | os.PathLike[str], *, c
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, target)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
     return str(target)
@@ -229,10 +230,3 @@ def pull(store: Store, kind: str, tag: str, url: str, *, progress: _manifest.Pro
     with fs.open(f"{folder}/{version}{ext}", "rb") as f:
         return import_archive(store, kind, f, progress=progress)
 
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return exc[0] is not None and issubclass(exc[0], OSError)  # type: ignore[arg-type]
