@@ -69,10 +69,10 @@ class SyncPool:
             try:
                 response = self._exchange(conn, data, timeout, reused)
             except StaleConnection:
-                conn[0].close()
+                _discard(conn)
                 continue
             except BaseException:
-                conn[0].close()
+                _discard(conn)
                 raise
             self._release(conn, _keeps_alive(response.headers))
             return response
@@ -100,7 +100,13 @@ class SyncPool:
                 raise StaleConnection() from None
             raise
         readline: Callable[[], bytes] = reader.readline  # type: ignore[attr-defined]
-        first = readline()
+        try:
+            first = readline()
+        except ConnectionResetError:
+            # The server closed the idle connection as the request arrived: it was not processed.
+            if reused:
+                raise StaleConnection() from None
+            raise
         if not first:
             if reused:
                 raise StaleConnection()
@@ -133,16 +139,20 @@ class SyncPool:
             if keep and not self.closed and len(self._idle) < MAX_IDLE:
                 self._idle.append(conn)
                 return
-        conn[1].close()  # type: ignore[attr-defined]
-        conn[0].close()
+        _discard(conn)
 
     def close(self) -> None:
         with self._lock:
             self.closed = True
             idle, self._idle = self._idle, []
-        for sock, reader in idle:
-            reader.close()  # type: ignore[attr-defined]
-            sock.close()
+        for conn in idle:
+            _discard(conn)
+
+
+def _discard(conn: tuple[socket.socket, object]) -> None:
+    """Close a connection's reader and socket: the reader from ``makefile`` keeps the fd open otherwise."""
+    conn[1].close()  # type: ignore[attr-defined]
+    conn[0].close()
 
 
 class AsyncPool:
