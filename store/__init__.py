@@ -11,20 +11,36 @@ This layer imports nothing outside ``bento.store``.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bento.store.item import Item
-from bento.store.items import ItemStore
 from bento.store.paths import default_home
-from bento.store.staging import Staged
+
+if TYPE_CHECKING:
+    from bento.store.item import Item
+    from bento.store.items import ItemStore
+    from bento.store.staging import Staged
 
 __all__ = ["Item", "ItemStore", "Staged", "Store", "open_store"]
+
+# Loaded on first use: `bento.errors` imports `bento.store.errors`, which runs this file, and every
+# `bento serve` cold start pays for what is imported here (YAML, hashing, locking).
+_LAZY = {"Item": "bento.store.item", "ItemStore": "bento.store.items", "Staged": "bento.store.staging"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bento.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 class Store:
     """One store home with its ``models`` and ``bentos``."""
 
     def __init__(self, root: Path) -> None:
+        from bento.store.items import ItemStore
+
         self.root = root
         self.bentos = ItemStore(root, "bento")
         self.models = ItemStore(root, "model", referrers=self._bentos_using)
