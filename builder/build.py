@@ -84,7 +84,7 @@ def _model_refs(tags: list[str]) -> list[dict[str, str]]:
     store = open_store()
     refs: dict[str, dict[str, str]] = {}
     for tag in tags:
-        item = store.models.get(tag)
+        item = store.models.get_checked(tag)  # never build on a model altered since it was saved
         refs[str(item.tag)] = {"tag": str(item.tag), "digest": item.digest}
     return [refs[k] for k in sorted(refs)]
 
