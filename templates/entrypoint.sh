@@ -8,4 +8,6 @@ if [ "$#" -gt 0 ] && [ "${1#-}" = "$1" ]; then
     exec "$@"
 fi
 # `docker run IMAGE --some-option` passes the options on to `bento serve`.
-exec bento serve /home/bento/bento --host 0.0.0.0 --port "${BENTO_PORT:-3000}" "$@"
+# The grace period stays inside `docker stop`'s default 10 s, so in-flight requests finish before a SIGKILL.
+exec bento serve /home/bento/bento --host 0.0.0.0 --port "${BENTO_PORT:-3000}" \
+    --timeout-graceful-shutdown "${BENTO_GRACEFUL_TIMEOUT:-8}" "$@"
