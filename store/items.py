@@ -163,9 +163,13 @@ class ItemStore:
                 if (sha, size) != (entry["sha256"], entry["size"]):
                     raise IntegrityError(f"{self.kind} {item.tag} at {item.path}: {entry['path']} does not match its "
                                          "manifest; the source is altered and was not copied")
+                _keep_mtime(src, dst)
             if _manifest.content_digest(info["files"]) != info.get("digest"):
                 raise IntegrityError(f"{self.kind} {item.tag}: manifest digest does not match its file list")
             shutil.copyfile(item.manifest_path, staging / self.manifest_name)
+            # Copies keep their source's times (like `cp -p`): the size/mtime record of the copy is then the
+            # same every time the same item is copied, so a Docker build context holding it stays cacheable.
+            _keep_mtime(item.manifest_path, staging / self.manifest_name)
             published, _ = self.publish(staging, _manifest.load(staging / self.manifest_name))
             return published
 
@@ -298,6 +302,11 @@ class ItemStore:
             raise InvalidArgument(f"{self.kind} tag {tag} is ambiguous: it matches {', '.join(matches[:5])}"
                                   f"{' ...' if len(matches) > 5 else ''}; give more of the version")
         raise NotFound(where)
+
+
+def _keep_mtime(src: Path, dst: Path) -> None:
+    st = os.stat(src)
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _stat_of(item: Item) -> dict[str, list[int]]:
