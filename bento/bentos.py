@@ -8,55 +8,21 @@ from __future__ import annotations
 
 import builtins
 import os
-from pathlib import Path
-from typing import Any
 
-from bento.store import Item, open_store
+from bento.store import open_store
 from bento.store.manifest import Progress
+from bento.stored import StoredItem
 
 __all__ = ["Bento", "delete", "export_bento", "get", "import_bento", "list", "pull", "push"]
 
 
-class Bento:
+class Bento(StoredItem):
     """A stored bento version (read-only)."""
-
-    def __init__(self, item: Item) -> None:
-        self._item = item
-
-    @property
-    def item(self) -> Item:
-        return self._item
-
-    @property
-    def tag(self) -> str:
-        return self._item.tag
-
-    @property
-    def name(self) -> str:
-        return self._item.name
-
-    @property
-    def version(self) -> str:
-        return self._item.version
-
-    @property
-    def path(self) -> Path:
-        return self._item.path
-
-    def path_of(self, rel: str) -> Path:
-        return self._item.path_of(rel)
-
-    @property
-    def info(self) -> dict[str, Any]:
-        return self._item.info
 
     @property
     def models(self) -> builtins.list[str]:
         """Tags of the models this bento references."""
         return [str(ref.get("tag")) for ref in self._item.info.get("models") or [] if isinstance(ref, dict)]
-
-    def __repr__(self) -> str:
-        return f"Bento(tag={self.tag!r}, path={str(self.path)!r})"
 
 
 def get(tag: str) -> Bento:

@@ -18,51 +18,20 @@ import pickle
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from bento.store import Item, Staged, open_store
+from bento.store import Staged, open_store
 from bento.store.errors import InvalidArgument
 from bento.store.manifest import Progress
+from bento.stored import StoredItem
 
 __all__ = ["Model", "create", "delete", "export_model", "get", "import_model", "list", "pull", "push", "save_model"]
 
 PICKLE_FILE = "saved_model.pkl"
 
 
-class Model:
+class Model(StoredItem):
     """A stored model version. Its files are read-only by convention; write a new version instead."""
 
     __bento_model__ = True
-
-    def __init__(self, item: Item) -> None:
-        self._item = item
-
-    @property
-    def item(self) -> Item:
-        return self._item
-
-    @property
-    def tag(self) -> str:
-        return self._item.tag
-
-    @property
-    def name(self) -> str:
-        return self._item.name
-
-    @property
-    def version(self) -> str:
-        return self._item.version
-
-    @property
-    def path(self) -> Path:
-        return self._item.path
-
-    def path_of(self, rel: str) -> Path:
-        """Absolute path of a file inside the model (refuses paths that would leave it)."""
-        return self._item.path_of(rel)
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """The manifest: labels, metadata, size, creation_time, files, signatures, ..."""
-        return self._item.info
 
     @property
     def labels(self) -> dict[str, Any]:
@@ -93,9 +62,6 @@ class Model:
         from bento.runner import Runner  # type: ignore[import-not-found,unused-ignore]
 
         return Runner.from_model(self)
-
-    def __repr__(self) -> str:
-        return f"Model(tag={self.tag!r}, path={str(self.path)!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and self._item == other._item
