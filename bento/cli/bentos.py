@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bento.cli.models import OUTPUT, RECORD, export_size, human_size, print_record, print_table, progress, run_import, short_time
+from bento.cli.models import OUTPUT, RECORD, export_size, human_size, print_record, print_table, progress, run_import, run_pull, run_push, short_time
 
 _CTX = {"help_option_names": ["-h", "--help"]}
 
@@ -89,12 +89,7 @@ def import_bento(source: str, output: str) -> None:
 @click.argument("url")
 def push_bento(tag: str, url: str) -> None:
     """Copy a bento and its models to a remote store at an fsspec URL (file://..., s3://... with s3fs)."""
-    from bento.store import open_store
-    from bento.store.transfer import push
-
-    with progress(f"pushing {tag}", export_size("bento", tag)) as cb:
-        where = push(open_store(), "bento", tag, url, progress=cb)
-    click.echo(f"pushed to {where}")
+    run_push("bento", tag, url)
 
 
 @click.command("pull", context_settings=_CTX)
@@ -102,11 +97,7 @@ def push_bento(tag: str, url: str) -> None:
 @click.argument("url")
 def pull_bento(tag: str, url: str) -> None:
     """Copy a bento and its models from a remote store (TAG: name, name:version or a version prefix)."""
-    from bento.store import open_store
-    from bento.store.transfer import pull
-
-    item, existed = pull(open_store(), "bento", tag, url)
-    click.echo(f"bento {item.tag} {'already in the store (same content)' if existed else 'pulled'}")
+    run_pull("bento", tag, url)
 
 
 def _model_tags(info: dict[str, object]) -> list[str]:

@@ -113,6 +113,25 @@ def run_import(kind: str, source: str) -> tuple[Any, bool]:
         return import_archive(store, kind, CountingReader(f, cb))  # type: ignore[arg-type]
 
 
+def run_push(kind: str, tag: str, url: str) -> None:
+    """Push one item (a bento brings its models) to a remote store, with a progress bar on a terminal."""
+    from bento.store import open_store
+    from bento.store.transfer import push
+
+    with progress(f"pushing {tag}", export_size(kind, tag)) as cb:
+        where = push(open_store(), kind, tag, url, progress=cb)
+    click.echo(f"pushed to {where}")
+
+
+def run_pull(kind: str, tag: str, url: str) -> None:
+    """Pull one item from a remote store; identical content already here is a no-op."""
+    from bento.store import open_store
+    from bento.store.transfer import pull
+
+    item, existed = pull(open_store(), kind, tag, url)
+    click.echo(f"{kind} {item.tag} {'already in the store (same content)' if existed else 'pulled'}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def models() -> None:
     """Manage models in the local store ($BENTO_HOME, default ~/bento).
@@ -223,12 +242,7 @@ def verify_model(tag: str, output: str) -> None:
 @click.argument("url")
 def push_model(tag: str, url: str) -> None:
     """Copy a model to a remote store at an fsspec URL (file:///srv/models, s3://bucket/prefix with s3fs)."""
-    from bento.store import open_store
-    from bento.store.transfer import push
-
-    with progress(f"pushing {tag}", export_size("model", tag)) as cb:
-        where = push(open_store(), "model", tag, url, progress=cb)
-    click.echo(f"pushed to {where}")
+    run_push("model", tag, url)
 
 
 @models.command("pull")
@@ -236,11 +250,7 @@ def push_model(tag: str, url: str) -> None:
 @click.argument("url")
 def pull_model(tag: str, url: str) -> None:
     """Copy a model (TAG: name, name:version or a version prefix) from a remote store into this one."""
-    from bento.store import open_store
-    from bento.store.transfer import pull
-
-    item, existed = pull(open_store(), "model", tag, url)
-    click.echo(f"model {item.tag} {'already in the store (same content)' if existed else 'pulled'}")
+    run_pull("model", tag, url)
 
 
 def _size_or_zero(item: Any) -> int:

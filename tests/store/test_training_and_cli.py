@@ -161,6 +161,26 @@ def test_bento_commands_in_process(tmp_path: Path, bento_home: Path) -> None:
     assert json.loads(imported.output)["tag"] == "svc:abc"
 
 
+def test_model_push_and_pull_through_the_cli(tmp_path: Path, bento_home: Path) -> None:
+    from bento.cli import cli
+    from bento.store import open_store
+
+    with open_store().models.create("weights") as m:
+        m.path_of("w.bin").write_bytes(b"\x01" * 2048)
+    runner = CliRunner()
+    url = (tmp_path / "remote").as_uri()
+    pushed = runner.invoke(cli, ["models", "push", "weights", url])
+    assert pushed.exit_code == 0, pushed.output
+    assert "pushed to" in pushed.output
+    other = {"BENTO_HOME": str(tmp_path / "other-home")}
+    pulled = runner.invoke(cli, ["models", "pull", "weights", url], env=other)
+    assert pulled.exit_code == 0 and f"model {m.item.tag} pulled" in pulled.output
+    again = runner.invoke(cli, ["models", "pull", "weights", url], env=other)
+    assert "already in the store (same content)" in again.output
+    copy = open_store(tmp_path / "other-home").models.get("weights:latest")
+    assert copy.digest == m.item.digest and copy.path_of("w.bin").read_bytes() == b"\x01" * 2048
+
+
 def test_progress_bar_only_on_a_terminal(tmp_path: Path, bento_home: Path) -> None:
     import os
     import pty
