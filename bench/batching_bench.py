@@ -22,7 +22,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchlib import free_port, ready, replace_section
 
 HERE = Path(__file__).resolve().parent
 SECTION = "## Batching and composition"
@@ -40,19 +41,8 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def ready(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"GET /readyz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-            return b" 200 " in conn.recv(64)
-    except OSError:
-        return False
 
 
 class Server:
@@ -190,18 +180,6 @@ def report(res: dict[str, list[dict[str, float]]], hops: list[dict[str, float]],
     return "\n".join(lines) + "\n"
 
 
-def write_readme(section: str) -> None:
-    path = HERE / "README.md"
-    text = path.read_text()
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + ("" if end == -1 else "\n" + text[end + 1:])
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def main() -> None:
@@ -220,7 +198,7 @@ def main() -> None:
     section = report(results, hops, args)
     print(section)
     if args.write_readme:
-        write_readme(section)
+        replace_section(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,14 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib import free_port, ready, replace_section
 
 HERE = Path(__file__).resolve().parent
 SECTION = "## Serving"
@@ -38,19 +39,8 @@ CONCURRENCY = (1, 8, 64)
 NICE = ["nice", "-n", "-10"] if os.geteuid() == 0 else []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def ready(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"GET /readyz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-            return b" 200 " in conn.recv(64)
-    except OSError:
-        return False
 
 
 def start(kind: str, module: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
@@ -199,18 +189,6 @@ def render(rows: list[dict[str, object]], start_figures: dict[str, dict[str, flo
     return "\n".join(lines)
 
 
-def write_readme(section: str) -> None:
-    readme = HERE / "README.md"
-    text = readme.read_text()  # re-read right before editing: the file is shared
-    start_at = text.find(SECTION + "\n")
-    if start_at == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = text.find("\n## ", start_at + len(SECTION))
-        text = text[:start_at] + section + (text[nxt + 1:] if nxt != -1 else "")
-    tmp = readme.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, readme)
 
 
 def main() -> None:
@@ -225,7 +203,7 @@ def main() -> None:
     section = render(rows, start_figures, args.duration, args.runs)
     print(section)
     if args.write_readme:
-        write_readme(section)
+        replace_section(SECTION, section)
 
 
 if __name__ == "__main__":

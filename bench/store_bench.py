@@ -29,6 +29,8 @@ from typing import Callable
 
 import numpy as np
 
+from benchlib import replace_section
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -161,7 +163,7 @@ def main() -> None:
     print(report)
     print(json.dumps(results, indent=2), file=sys.stderr)
     if args.update_readme:
-        update_readme(report)
+        replace_section("## Store", report)
 
 
 def render(r: dict[str, float | str], args: argparse.Namespace) -> str:
@@ -215,16 +217,6 @@ def render(r: dict[str, float | str], args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(section: str) -> None:
-    path = HERE / "README.md"
-    text = path.read_text()
-    start = text.find("\n## Store\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + section + (text[end:] if end != -1 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":
