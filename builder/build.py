@@ -26,7 +26,7 @@ from typing import Any, Callable
 from bento.builder import describe, dockerfile, lock, ownwheel, vendor
 from bento.builder.config import BuildConfig, load_build_config, read_description
 from bento.builder.files import select_files
-from bento.errors import BuildError, InvalidConfig
+from bento.core.errors import BuildError, InvalidConfig
 
 Progress = Callable[[str], None]
 FileContent = bytes | Path
@@ -103,7 +103,7 @@ def build_bento(
     """Build the project in ``project_dir`` into the store and return the new (or existing) bento."""
     import yaml
 
-    from bento import __version__
+    from bento.core.version import __version__
 
     project = Path(project_dir).resolve()
     if not project.is_dir():

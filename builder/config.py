@@ -1,7 +1,7 @@
 """The build configuration: ``bentofile.yaml``, ``[tool.bento]`` or ``[tool.bentoml.build]`` in
 ``pyproject.toml``, validated into one typed :class:`BuildConfig`.
 
-Unknown keys and wrong types fail with the key's path and a suggested fix (``bento.config.parse_config``).
+Unknown keys and wrong types fail with the key's path and a suggested fix (``bento.core.config.parse_config``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from bento.config import EnvVar, Strict, parse_config
-from bento.errors import InvalidConfig
+from bento.core.config import EnvVar, Strict, parse_config
+from bento.core.errors import InvalidConfig
 
 BENTOFILE_NAMES = ("bentofile.yaml", "bentofile.yml")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 
 from bento.builder.context import BentoRef, BuildContext, host_ca_bundle, read_bento
-from bento.errors import ContainerizeError, InvalidArgument
+from bento.core.errors import ContainerizeError, InvalidArgument
 
 if TYPE_CHECKING:
     import docker

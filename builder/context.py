@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import yaml
 
-from bento.errors import ContainerizeError, NotFound
+from bento.core.errors import ContainerizeError, NotFound
 
 MODELS_DIR = "models-store"
 CA_FILE = "env/docker/ca-certificates.crt"

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bento.errors import BentoError, BuildError, ServiceLoadError
-from bento.services import APIMethod, Service
+from bento.core.errors import BentoError, BuildError, ServiceLoadError
+from bento.core.services import APIMethod, Service
 
 
 def _schema_of(fn: Any) -> Any:
@@ -90,7 +90,7 @@ def isolated_import(project_dir: Path) -> Iterator[None]:
 
 def load_services(target: str, project_dir: Path) -> tuple[Service[Any], list[Service[Any]]]:
     """Import the entry service and its graph; errors of user code become a :class:`BuildError`."""
-    from bento.loader import import_service
+    from bento.core.loader import import_service
 
     try:
         entry = import_service(target, project_dir)

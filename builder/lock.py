@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bento.builder import cache
 from bento.builder.config import PythonOptions
-from bento.errors import BuildError, InvalidConfig
+from bento.core.errors import BuildError, InvalidConfig
 
 # Target of every lock: Linux x86_64 with glibc >= 2.28 (Debian bookworm, Ubuntu 22.04, UBI 8).
 UV_PLATFORM = "x86_64-manylinux_2_28"

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from bento.builder import cache
-from bento.errors import BuildError
+from bento.core.errors import BuildError
 
 DIST = "bento"
 # 1980-01-01, the earliest time a zip entry can carry.
@@ -36,7 +36,7 @@ class OwnWheel:
 
 
 def running_version() -> str:
-    from bento import __version__
+    from bento.core.version import __version__
 
     return __version__
 
@@ -65,9 +65,9 @@ def _distribution() -> metadata.Distribution:
 
 def source_checkout() -> Path | None:
     """The project directory when ``bento`` runs from a source checkout (an editable install)."""
-    import bento
+    import bento.core
 
-    root = Path(bento.__file__).resolve().parent.parent
+    root = Path(bento.core.__file__).resolve().parent.parent
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         try:

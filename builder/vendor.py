@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bento.builder.lock import PIP_PLATFORM, PIP_PLATFORMS
-from bento.errors import BuildError
+from bento.core.errors import BuildError
 
 _NO_WHEEL = re.compile(r"(?:satisfies the requirement|distribution found for)\s+([A-Za-z0-9_.\-\[\]]+)")
 

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any, Callable
 
-from bento.config import AccessLog
+from bento.core.config import AccessLog
 
 ASGIApp = Callable[[Any, Any, Any], Any]
 access_logger = logging.getLogger("bento.access")

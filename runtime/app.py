@@ -17,12 +17,12 @@ import logging
 from importlib import resources
 from typing import Any, Callable
 
-from bento.errors import InvalidConfig
+from bento.core.errors import InvalidConfig
 from bento.runtime import codec
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
 from bento.runtime.state import ServingState
-from bento.services import Service
+from bento.core.services import Service
 
 logger = logging.getLogger("bento.server")
 ASGIApp = Callable[[Any, Any, Any], Any]
@@ -220,7 +220,7 @@ class BentoApp:
 
     async def docs(self, scope: Any, receive: Any, send: Any) -> None:
         if self._docs is None:
-            from bento.openapi import openapi_document
+            from bento.core.openapi import openapi_document
 
             self._docs = json.dumps(openapi_document(self.service)).encode()
         await codec.send_body(send, 200, _JSON, self._docs, [])

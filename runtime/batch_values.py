@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bento.errors import BentoError, InvalidArgument
+from bento.core.errors import BentoError, InvalidArgument
 
 
 def _is_array(value: Any) -> bool:

@@ -26,12 +26,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from bento.errors import ServiceUnavailable
+from bento.core.errors import ServiceUnavailable
 from bento.runtime.batch_values import describe, join_results, merge_requests, split_request, split_result
-from bento.runtime.deadline import request_deadline
+from bento.core.deadline import request_deadline
 
 if TYPE_CHECKING:
-    from bento.services import APIMethod
+    from bento.core.services import APIMethod
 
 Call = Callable[[dict[str, Any]], Awaitable[Any]]
 

@@ -18,8 +18,8 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from bento.errors import BentoError, InvalidArgument
-from bento.schema import Signature, strip_annotated
+from bento.core.errors import BentoError, InvalidArgument
+from bento.core.schema import Signature, strip_annotated
 
 PICKLE_TYPE = "application/vnd.bento.pickle"
 JSON_TYPE = b"application/json"

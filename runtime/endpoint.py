@@ -10,15 +10,15 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bento.context import Context
-from bento.errors import BentoError
+from bento.core.context import Context
+from bento.core.errors import BentoError
 from bento.runtime import codec, streaming
-from bento.runtime.deadline import request_deadline
+from bento.core.deadline import request_deadline
 from bento.runtime.limits import ClientGone, Slot, read_body
 
 if TYPE_CHECKING:
     from bento.runtime.app import Runtime
-    from bento.services import APIMethod
+    from bento.core.services import APIMethod
 
 logger = logging.getLogger("bento.server")
 _ALLOW = [(b"allow", b"POST")]

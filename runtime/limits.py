@@ -11,7 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any, Callable
 
-from bento.errors import BentoError
+from bento.core.errors import BentoError
 
 
 class BodyTooLarge(BentoError):

@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any, Callable
 
-from bento.config import Metrics as MetricsConfig
+from bento.core.config import Metrics as MetricsConfig
 
 ASGIApp = Callable[[Any, Any, Any], Any]
 DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

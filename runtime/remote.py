@@ -39,11 +39,11 @@ from typing import Any, AsyncIterator, Iterator, Mapping
 import httpx
 from pydantic import ConfigDict, TypeAdapter
 
-from bento.errors import RemoteError, ServiceUnavailable
-from bento.runtime import deadline
+from bento.core.errors import RemoteError, ServiceUnavailable
+from bento.core import deadline
 from bento.runtime.uds_client import AsyncPool, Response, SyncPool
-from bento.schema import normalize, strip_annotated
-from bento.services import APIMethod, Dependency, Service
+from bento.core.schema import normalize, strip_annotated
+from bento.core.services import APIMethod, Dependency, Service
 
 PICKLE = "application/vnd.bento.pickle"
 RESULT_TTL = 15 * 60

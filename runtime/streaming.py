@@ -15,7 +15,7 @@ import logging
 import typing
 from typing import Any, AsyncIterator, Callable
 
-from bento.schema import Signature, strip_annotated
+from bento.core.schema import Signature, strip_annotated
 
 END = object()
 logger = logging.getLogger("bento.server")

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bento.errors import InvalidArgument, InvalidConfig
+from bento.core.errors import InvalidArgument, InvalidConfig
 from bento.runtime import reload as reloading
 from bento.runtime.state import SharedRegion
 from bento.runtime.worker import WorkerSpec, run_worker
-from bento.services import Service
+from bento.core.services import Service
 
 logger = logging.getLogger("bento.serve")
 

@@ -18,11 +18,11 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bento.errors import BentoError
+from bento.core.errors import BentoError
 
 if TYPE_CHECKING:
     from bento.runtime.state import ServingState
-    from bento.services import Service
+    from bento.core.services import Service
 
 logger = logging.getLogger("bento.serve")
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Item", "ItemStore", "Staged", "Store", "open_store"]
 
-# Loaded on first use: `bento.errors` imports `bento.store.errors`, which runs this file, and every
+# Loaded on first use: `bento.errors` imports `bento.core.errors`, which runs this file, and every
 # `bento serve` cold start pays for what is imported here (YAML, hashing, locking).
 _LAZY = {"Item": "bento.store.item", "ItemStore": "bento.store.items", "Staged": "bento.store.staging"}
 
@@ -55,7 +55,7 @@ class Store:
 
     def models_of(self, bento: Item) -> list[Item]:
         """The stored models a bento references, checked against the digests it recorded."""
-        from bento.store.errors import IntegrityError, InvalidArgument
+        from bento.core.errors import IntegrityError, InvalidArgument
 
         out = []
         for ref in bento.info.get("models") or []:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from bento.store.errors import InvalidArgument, UnsafePath
+from bento.core.errors import InvalidArgument, UnsafePath
 from bento.store.item import Item
 from bento.store.manifest import CHUNK, BackgroundHasher, Progress
 from bento.store.paths import check_relpath, safe_join
@@ -72,7 +72,7 @@ def _entry(name: str, size: int, mtime: int) -> tarfile.TarInfo:
 def write(out: IO[bytes], items: Iterable[tuple[str, Item]], *, compression: str = "zstd",
           level: int | None = None, progress: Progress | None = None) -> None:
     """Write ``(prefix, item)`` pairs as one deterministic archive, checking every file's sha256 on the way."""
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     if compression not in COMPRESSIONS:
         raise InvalidArgument(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
@@ -248,7 +248,7 @@ def members(src: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, IO[bytes] | None]
                     raise UnsafePath(f"archive member {m.name!r} is a device, fifo or other special file; refused")
                 yield m, _MemberReader(tar, m.size)  # type: ignore[misc]
     except (tarfile.TarError, EOFError, gzip.BadGzipFile, _zstd_error()) as exc:
-        from bento.store.errors import IntegrityError
+        from bento.core.errors import IntegrityError
 
         raise IntegrityError(f"not a readable bento archive ({exc}); expected a tar compressed with zstd or gzip") from None
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bento.store import manifest as _manifest
-from bento.store.errors import IntegrityError
+from bento.core.errors import IntegrityError
 from bento.store.paths import safe_join
 
 

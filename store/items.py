@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from bento.store import manifest as _manifest
-from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound
+from bento.core.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound
 from bento.store.item import Item
 from bento.store.locking import file_lock
 from bento.store.paths import atomic_write, safe_join
@@ -209,7 +209,7 @@ class ItemStore:
         if not force:
             users = self.referrers(item)
             if users:
-                from bento.store.errors import InUse
+                from bento.core.errors import InUse
 
                 raise InUse(f"{self.kind} {item.tag} is used by {', '.join(users)}; delete those first or pass --force")
         name_dir = self.dir / item.name

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from bento.store.errors import InvalidArgument
+from bento.core.errors import InvalidArgument
 
 Progress = Callable[[int], None]
 CHUNK = 1 << 20
@@ -157,7 +157,7 @@ def dump(manifest: dict[str, Any]) -> bytes:
 
 
 def loads(data: bytes, where: str) -> dict[str, Any]:
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     try:
         value = yaml.load(data, Loader=_Loader)

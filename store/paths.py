@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from bento.store.errors import UnsafePath
+from bento.core.errors import UnsafePath
 
 
 def default_home() -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bento.store import manifest as _manifest
-from bento.store.errors import InvalidArgument
+from bento.core.errors import InvalidArgument
 from bento.store.paths import safe_join
 
 if TYPE_CHECKING:

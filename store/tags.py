@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from bento.store.errors import InvalidArgument
+from bento.core.errors import InvalidArgument
 
 MAX_LEN = 63
 LATEST = "latest"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from bento.store import archive, manifest as _manifest
-from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound, UnsafePath
+from bento.core.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound, UnsafePath
 from bento.store.item import Item
 from bento.store.scratch import scratch_dir
 from bento.store.tags import Tag, check_component

@@ -15,7 +15,7 @@ import uvicorn
 
 from bento.runtime.app import create_app
 from bento.runtime.state import LocalState
-from bento.services import Dependency
+from bento.core.services import Dependency
 from utils import free_port  # tests/utils.py (tests/ is on sys.path via its conftest)
 
 

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 import bento
 from bento.errors import BentoError, ServiceUnavailable
 from bento.runtime.batching import CostModel, Dispatcher, wrap_batchable
-from bento.runtime.deadline import request_deadline
+from bento.core.deadline import request_deadline
 
 
 class FakeModel:

@@ -11,7 +11,7 @@ import anyio.to_thread
 import pytest
 
 import bento
-from bento.runtime.deadline import request_deadline
+from bento.core.deadline import request_deadline
 
 
 @bento.service

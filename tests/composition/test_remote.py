@@ -16,7 +16,7 @@ from conftest import running
 import bento
 from bento.errors import RemoteError, ServiceUnavailable
 from bento.runtime import remote
-from bento.runtime.deadline import remaining, request_deadline
+from bento.core.deadline import remaining, request_deadline
 
 
 @bento.service(traffic={"timeout": 30})

@@ -73,7 +73,7 @@ GRAPH = """
 
     import bento
     from bento.errors import NotFound, RemoteError
-    from bento.runtime.deadline import remaining
+    from bento.core.deadline import remaining
 
 
     @bento.service(traffic={"timeout": 30}, workers=2)

@@ -180,7 +180,7 @@ def test_overload_is_503_with_retry_after_and_health_is_exempt() -> None:
 class Deadlines:
     @bento.api
     def sync_left(self) -> float:
-        from bento.runtime.deadline import remaining
+        from bento.core.deadline import remaining
 
         left = remaining()
         assert left is not None
@@ -188,7 +188,7 @@ class Deadlines:
 
     @bento.api
     async def async_left(self) -> float:
-        from bento.runtime.deadline import remaining
+        from bento.core.deadline import remaining
 
         left = remaining()
         assert left is not None

@@ -307,6 +307,6 @@ def test_docs_json_of_every_service_here_is_valid_openapi() -> None:
 
 
 def doc_of(service: Any) -> dict[str, Any]:
-    from bento.openapi import openapi_document
+    from bento.core.openapi import openapi_document
 
     return openapi_document(service)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 import bento
-from bento.config import ServiceConfig
+from bento.core.config import ServiceConfig
 from bento.errors import InvalidConfig
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bento.errors import InvalidArgument, NotFound, ServiceLoadError
-from bento.loader import import_service
+from bento.core.loader import import_service
 from utils import free_port, run_cli
 
 BENTOML_STYLE = '''

@@ -14,7 +14,7 @@ import yaml
 import zstandard
 
 from bento.store import open_store, transfer
-from bento.store.errors import AlreadyExists, IntegrityError, InvalidArgument, UnsafePath
+from bento.core.errors import AlreadyExists, IntegrityError, InvalidArgument, UnsafePath
 
 
 def save(store, name="iris", files=None, **kw):  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ for i in range(int(sys.argv[1])):
 READER = r"""
 import os, time
 from bento.store import open_store
-from bento.store.errors import NotFound
+from bento.core.errors import NotFound
 store = open_store()
 seen, bad = set(), []
 deadline = time.monotonic() + 100

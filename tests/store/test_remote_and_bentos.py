@@ -9,7 +9,7 @@ import pytest
 
 import bento
 from bento.store import open_store, transfer
-from bento.store.errors import IntegrityError, NotFound
+from bento.core.errors import IntegrityError, NotFound
 
 
 def build_bento(store, version: str = "v1"):  # type: ignore[no-untyped-def]

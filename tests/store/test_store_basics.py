@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bento.store import open_store
-from bento.store.errors import AlreadyExists, InUse, InvalidArgument, NotFound, UnsafePath
+from bento.core.errors import AlreadyExists, InUse, InvalidArgument, NotFound, UnsafePath
 
 
 def save(store, name: str, files: dict[str, bytes], **kw):  # type: ignore[no-untyped-def]
@@ -170,7 +170,7 @@ def test_copy_in_copies_and_verifies(tmp_path: Path) -> None:
     assert dst.models.copy_in(item) == copied  # same content: nothing to do
     tampered = save(src, "t", {"f": b"good"})
     tampered.path_of("f").write_bytes(b"evil")
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     with pytest.raises(IntegrityError, match="altered"):
         dst.models.copy_in(tampered)
@@ -186,7 +186,7 @@ def test_unserialisable_labels_fail_before_the_block_runs() -> None:
 
 
 def test_get_checked_catches_edits_even_of_the_same_size_and_forgives_touch() -> None:
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     store = open_store()
     item = save(store, "m", {"a.bin": b"aaaa", "b.bin": b"bbbb"})

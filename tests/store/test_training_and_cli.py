@@ -113,7 +113,7 @@ def test_load_model_refuses_an_altered_pickle() -> None:
 
 def test_service_with_missing_model_names_it_and_service_records_present_model(tmp_path: Path, bento_home: Path) -> None:
     from bento.errors import NotFound
-    from bento.loader import import_service
+    from bento.core.loader import import_service
 
     (tmp_path / "service.py").write_text(textwrap.dedent(SERVICE))
     with pytest.raises(NotFound, match=f"model iris_sklearn:latest not found in {bento_home}"):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bento import __version__
+from bento.core.version import __version__
 
 # command name -> "module:attribute"; each module owns one command or command group.
 COMMANDS: dict[str, tuple[str, str]] = {

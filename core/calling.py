@@ -19,7 +19,7 @@ import atexit
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 if TYPE_CHECKING:
-    from bento.services import APIMethod, Service
+    from bento.core.services import APIMethod, Service
 
 T = TypeVar("T")
 
@@ -216,7 +216,7 @@ atexit.register(_close_contexts)
 
 
 def _with_context(method: Callable[..., Any], api: APIMethod, state: dict[str, Any]) -> Callable[..., Any]:
-    from bento.context import Context
+    from bento.core.context import Context
 
     names = [p.name for p in api.signature.params]
     context_param = api.signature.context_param

@@ -179,7 +179,7 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
 
     def load() -> Any:
         from bento.errors import NotFound
-        from bento.loader import import_service
+        from bento.core.loader import import_service
 
         try:
             return import_service(resolved.import_string, resolved.working_dir)

@@ -220,7 +220,7 @@ def import_model(source: str, output: str) -> None:
 def verify_model(tag: str, output: str) -> None:
     """Recompute every file hash of a model; exit code 5 and a list of problems if it was altered."""
     from bento.store import open_store
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     store = open_store()
     item = store.models.get(tag)
@@ -254,7 +254,7 @@ def pull_model(tag: str, url: str) -> None:
 
 
 def _size_or_zero(item: Any) -> int:
-    from bento.store.errors import IntegrityError
+    from bento.core.errors import IntegrityError
 
     try:
         return int(item.size)

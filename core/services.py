@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar, overload
 
-from bento.config import ServiceConfig, parse_config
-from bento.errors import InvalidConfig
-from bento.schema import Signature, inspect_api
+from bento.core.config import ServiceConfig, parse_config
+from bento.core.errors import InvalidConfig
+from bento.core.schema import Signature, inspect_api
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,7 +192,7 @@ class Dependency(Generic[T]):
             elif resolver is not None:
                 self._value = resolver(self)
             if self._value is None:  # no resolver, or it leaves this one to the process
-                from bento.calling import LocalService
+                from bento.core.calling import LocalService
 
                 assert self.on is not None
                 self._value = LocalService(self.on, self.on())
@@ -284,7 +284,7 @@ class Service(Generic[T]):
 
 def _view_getter(view: str) -> Callable[[Any], Any]:
     def get(instance: Any) -> Any:
-        from bento.calling import AsyncView, SyncView
+        from bento.core.calling import AsyncView, SyncView
 
         return AsyncView(instance) if view == "to_async" else SyncView(instance)
 
@@ -297,7 +297,7 @@ def service(inner: type[T], /) -> Service[T]: ...
 @overload
 def service(inner: None = None, /, **config: Any) -> Callable[[type[T]], Service[T]]: ...
 def service(inner: type[T] | None = None, /, **config: Any) -> Any:
-    """Declare a service; configuration keys are those of :class:`bento.config.ServiceConfig`."""
+    """Declare a service; configuration keys are those of :class:`bento.core.config.ServiceConfig`."""
 
     def wrap(cls: type[T]) -> Service[T]:
         if not inspect.isclass(cls):

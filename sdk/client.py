@@ -181,7 +181,7 @@ def _events(lines: list[str]) -> str | None:
 
 
 def _timeout(default: float) -> httpx.Timeout:
-    from bento.runtime.deadline import remaining
+    from bento.core.deadline import remaining
 
     left = remaining()
     if left is not None and left <= 0:

@@ -54,7 +54,7 @@ def build(project_dir: str, bentofile: str | None, name: str | None, version: st
 
     openapi: Any = None
     try:
-        from bento.openapi import openapi_document
+        from bento.core.openapi import openapi_document
 
         openapi = openapi_document
     except ImportError:  # the OpenAPI generator is optional for building

@@ -1,8 +1,8 @@
-"""Public exception types. The tree (drawn in ``bento.store.errors``) has one root, :class:`BentoError`."""
+"""Public exception types. The tree (drawn in ``bento.core.errors``) has one root, :class:`BentoError`."""
 
 from __future__ import annotations
 
-from bento.store.errors import (
+from bento.core.errors import (
     AlreadyExists,
     BentoError,
     BuildError,

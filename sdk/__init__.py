@@ -9,21 +9,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from bento.core.version import __version__
 
 _EXPORTS: dict[str, str] = {
     # Declaring services
-    "service": "bento.services",
-    "api": "bento.services",
-    "depends": "bento.services",
-    "on_deployment": "bento.services",
-    "on_startup": "bento.services",
-    "on_shutdown": "bento.services",
-    "Service": "bento.services",
+    "service": "bento.core.services",
+    "api": "bento.core.services",
+    "depends": "bento.core.services",
+    "on_deployment": "bento.core.services",
+    "on_startup": "bento.core.services",
+    "on_shutdown": "bento.core.services",
+    "Service": "bento.core.services",
     "runner_service": "bento.runner",
     # Inside an API
-    "Context": "bento.context",
-    "Cookie": "bento.context",
+    "Context": "bento.core.context",
+    "Cookie": "bento.core.context",
     "validators": "bento",
     # The store
     "models": "bento",
@@ -40,10 +40,10 @@ __all__ = sorted([*_EXPORTS, "__version__"])
 if TYPE_CHECKING:
     from bento import bentos, models, validators
     from bento.client import AsyncHTTPClient, SyncHTTPClient
-    from bento.context import Context, Cookie
+    from bento.core.context import Context, Cookie
     from bento.errors import BentoError
     from bento.runner import runner_service
-    from bento.services import Service, api, depends, on_deployment, on_shutdown, on_startup, service
+    from bento.core.services import Service, api, depends, on_deployment, on_shutdown, on_startup, service
 
 
 def __getattr__(name: str) -> Any:

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
 
-from bento.errors import BentoError, InvalidArgument, NotFound, ServiceLoadError
-from bento.services import Service
+from bento.core.errors import BentoError, InvalidArgument, NotFound, ServiceLoadError
+from bento.core.services import Service
 
 
 class _BentomlAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):

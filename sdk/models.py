@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from bento.store import Staged, open_store
-from bento.store.errors import InvalidArgument
+from bento.core.errors import InvalidArgument
 from bento.store.manifest import Progress
 from bento.stored import StoredItem
 

@@ -31,7 +31,7 @@ import threading
 from typing import Any, Callable
 
 from bento.errors import InvalidArgument
-from bento.services import APIMethod, Service, api, service
+from bento.core.services import APIMethod, Service, api, service
 
 
 class RunnerMethod:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bento.errors import InvalidConfig
+from bento.core.errors import InvalidConfig
 
 
 class Strict(BaseModel):

@@ -18,8 +18,8 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, PydanticUserError, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, create_model
 from pydantic_core import core_schema
 
-from bento.context import Context
-from bento.validators import ContentType
+from bento.core.context import Context
+from bento.core.validators import ContentType
 
 OutputKind = Literal["json", "text", "file", "bytes", "stream"]
 InputKind = Literal["json", "multipart"]

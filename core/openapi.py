@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bento.schema import Signature
-from bento.services import APIMethod, Service
+from bento.core.schema import Signature
+from bento.core.services import APIMethod, Service
 
 REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = {
