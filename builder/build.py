@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bento.builder import describe, dockerfile, lock, ownwheel, vendor
-from bento.builder.config import BuildConfig, load_build_config, read_description
 from bento.builder.files import select_files
+from bento.core.bentofile import BuildConfig
 from bento.core.errors import BuildError, InvalidConfig
+from bento.core.project import read_description, read_project
 
 Progress = Callable[[str], None]
 FileContent = bytes | Path
@@ -108,7 +109,8 @@ def build_bento(
     project = Path(project_dir).resolve()
     if not project.is_dir():
         raise InvalidConfig(f"project directory {project} does not exist")
-    config, where = load_build_config(project, Path(bentofile) if bentofile else None)
+    found = read_project(project, Path(bentofile) if bentofile else None)
+    config, where = found.config, found.where
     warnings: list[str] = []
 
     progress("selecting files")
@@ -135,7 +137,7 @@ def build_bento(
     base = _docker_env(files, config, project, where, python_version, locked, vendored, gpu, bool(models))
 
     bento_name = (name or config.name or entry.name).lower()
-    description = read_description(config, project)
+    description = read_description(found)
     files["README.md"] = (description or f"# {bento_name}\n\nA bento of the service `{entry.name}` "
                           f"(`{config.service}`), built with `bento build`.\n").encode()
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 
 from bento.builder.context import BentoRef, BuildContext, host_ca_bundle, read_bento
 from bento.core.errors import ContainerizeError, InvalidArgument
+from bento.core.project import is_bento
 
 if TYPE_CHECKING:
     import docker
@@ -72,7 +73,7 @@ def _short(exc: BaseException) -> str:
 def resolve_bento(ref: str) -> BentoRef:
     """``ref`` is a path to a bento directory or a store tag (``name``, ``name:latest``, ``name:version``)."""
     path = Path(ref).expanduser()
-    if os.sep in ref or ref.startswith((".", "~")) or (path / "bento.yaml").is_file():
+    if os.sep in ref or ref.startswith((".", "~")) or is_bento(path):
         return read_bento(path.resolve())
     from bento.store import open_store
 

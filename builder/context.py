@@ -27,14 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
-from bento.core.errors import ContainerizeError, NotFound
+from bento.core.errors import ContainerizeError
+from bento.core.project import read_bento_manifest
 
 MODELS_DIR = "models-store"
 CA_FILE = "env/docker/ca-certificates.crt"
 DOCKERFILE = "env/docker/Dockerfile"
-MANIFEST = "bento.yaml"
 
 
 @dataclass(frozen=True)
@@ -55,33 +53,18 @@ class BentoRef:
 
 
 def read_bento(path: Path) -> BentoRef:
-    """Read ``bento.yaml`` of the bento directory ``path``; a missing or odd manifest is a named error."""
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        raise NotFound(f"{path} is not a bento: it has no {MANIFEST}; build one with `bento build`")
-    try:
-        data = yaml.safe_load(manifest_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ContainerizeError(f"{manifest_path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict) or not data.get("name") or not data.get("version"):
-        raise ContainerizeError(f"{manifest_path} lacks `name` or `version`; rebuild the bento")
-    models: list[tuple[str, str]] = []
-    for i, entry in enumerate(data.get("models") or []):
-        if not isinstance(entry, dict) or not entry.get("tag"):
-            raise ContainerizeError(f"{manifest_path}: `models[{i}]` has no `tag`; rebuild the bento")
-        models.append((str(entry["tag"]), str(entry.get("digest") or "")))
+    """Read the bento directory ``path`` (``bento.core.project``); a bento without a Dockerfile is refused."""
+    manifest = read_bento_manifest(path)
     if not (path / DOCKERFILE).is_file():
-        raise ContainerizeError(
-            f"bento {data['name']}:{data['version']} has no {DOCKERFILE}; rebuild it with `bento build`"
-        )
+        raise ContainerizeError(f"bento {manifest.tag} has no {DOCKERFILE}; rebuild it with `bento build`")
     return BentoRef(
         path=path,
-        name=str(data["name"]),
-        version=str(data["version"]),
-        digest=str(data.get("digest") or ""),
-        models=tuple(models),
-        vendored=_is_vendored(path, data),
-        manifest=data,
+        name=manifest.name,
+        version=manifest.version,
+        digest=manifest.digest,
+        models=manifest.models,
+        vendored=_is_vendored(path, manifest.data),
+        manifest=manifest.data,
     )
 
 

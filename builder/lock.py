@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bento.builder import cache
-from bento.builder.config import PythonOptions
+from bento.core.bentofile import PythonOptions
 from bento.core.errors import BuildError, InvalidConfig
 
 # Target of every lock: Linux x86_64 with glibc >= 2.28 (Debian bookworm, Ubuntu 22.04, UBI 8).

@@ -18,9 +18,9 @@ TARGET is one of:
   my_module:MyService    a class in an importable module
   my_bento:1.0 / my_bento:latest / my_bento
                          a bento from the local store (`bento list`)
-  path/to/dir            a project directory (bentofile.yaml or pyproject.toml) or a bento directory
+  path/to/dir            a project directory (bentofile.yaml/.yml or pyproject.toml) or a bento directory
   (nothing)              the project in the current directory: bentofile.yaml `service:` or
-                         pyproject.toml `[tool.bento] service = "module:Class"`
+                         pyproject.toml `[tool.bento]` / `[tool.bentoml.build]` `service = "module:Class"`
 
 Settings come from, in order: the flag, its environment variable, the service's @bento.service
 config (`http.port`, `http.host`, `workers`), the default.
@@ -42,60 +42,31 @@ class Target:
     maybe_tag: str | None = None  # looked up in the store without success; named in the error if import fails
 
 
-def _project_service(directory: Path) -> str | None:
-    """The ``service`` a project directory names in bentofile.yaml or pyproject.toml, if any."""
-    bentofile = directory / "bentofile.yaml"
-    if bentofile.is_file():
-        import yaml
-
-        data = yaml.safe_load(bentofile.read_text()) or {}
-        service = data.get("service") if isinstance(data, dict) else None
-        if not isinstance(service, str) or not service:
-            raise _invalid_config(f"{bentofile} has no `service:` key; add e.g. `service: \"service:MyService\"`")
-        return service
-    pyproject = directory / "pyproject.toml"
-    if pyproject.is_file():
-        import tomllib
-
-        with open(pyproject, "rb") as fh:
-            tool = tomllib.load(fh).get("tool", {}).get("bento", {})
-        service = tool.get("service") if isinstance(tool, dict) else None
-        if isinstance(service, str) and service:
-            return service
-    return None
-
-
 def _bento_target(directory: Path) -> Target:
-    import yaml
-
-    manifest = yaml.safe_load((directory / "bento.yaml").read_text()) or {}
-    service = manifest.get("service") if isinstance(manifest, dict) else None
-    if not isinstance(service, str) or not service:
-        raise _invalid_config(f"{directory / 'bento.yaml'} has no top-level `service` key; rebuild the bento")
-    envs = {str(e["name"]): str(e["value"]) for e in manifest.get("envs") or []
-            if isinstance(e, dict) and e.get("name") and e.get("value") is not None}
-    return Target(service, directory / "src", chdir=True, envs=envs)
-
-
-def _invalid_config(message: str) -> Exception:
+    from bento.core.project import read_bento_manifest
     from bento.errors import InvalidConfig
 
-    return InvalidConfig(message)
+    manifest = read_bento_manifest(directory)
+    if manifest.service is None:
+        raise InvalidConfig(f"{manifest.where} has no top-level `service` key; rebuild the bento")
+    return Target(manifest.service, directory / "src", chdir=True, envs=manifest.envs)
 
 
 def _from_directory(directory: Path) -> Target:
+    from bento.core.project import find_project, is_bento
+
     directory = directory.resolve()
-    if (directory / "bento.yaml").is_file():
+    if is_bento(directory):
         return _bento_target(directory)
-    service = _project_service(directory)
-    if service is None:
+    project = find_project(directory)
+    if project is None:
         from bento.errors import NotFound
 
         raise NotFound(
             f"no service to serve in {directory}: pass TARGET (e.g. `bento serve service.py:MyService`) or add "
             "bentofile.yaml with `service: \"module:Class\"`"
         )
-    return Target(service, directory, chdir=False)
+    return Target(project.service, directory, chdir=False)
 
 
 def _from_store(tag: str) -> Target | None:

@@ -1,23 +1,19 @@
-"""The build configuration: ``bentofile.yaml``, ``[tool.bento]`` or ``[tool.bentoml.build]`` in
-``pyproject.toml``, validated into one typed :class:`BuildConfig`.
+"""The typed build file: every key ``bentofile.yaml`` (or ``[tool.bento]`` / ``[tool.bentoml.build]`` in
+``pyproject.toml``) accepts, as one :class:`BuildConfig`.
 
-Unknown keys and wrong types fail with the key's path and a suggested fix (``bento.core.config.parse_config``).
+Finding and reading the file is ``bento.core.project``'s job; unknown keys and wrong types fail there with
+the key's path and a suggested fix (``bento.core.config.parse_config``).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import tomllib
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from bento.core.config import EnvVar, Strict, parse_config
-from bento.core.errors import InvalidConfig
-
-BENTOFILE_NAMES = ("bentofile.yaml", "bentofile.yml")
+from bento.core.config import EnvVar, Strict
 
 
 class PythonOptions(Strict):
@@ -95,77 +91,3 @@ class BuildConfig(Strict):
     def target_python(self) -> str:
         """The Python version the bento is locked and built for."""
         return self.docker.python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InvalidConfig(f"{path.name} is not valid YAML{where}: {problem}") from None
-
-
-def load_build_config(project_dir: Path, bentofile: Path | None = None) -> tuple[BuildConfig, str]:
-    """Find and validate the build configuration of ``project_dir``.
-
-    Returns the config and a short description of where it came from (for messages).
-    """
-    if bentofile is not None:
-        path = bentofile if bentofile.is_absolute() else project_dir / bentofile
-        if not path.is_file():
-            raise InvalidConfig(f"build file {path} does not exist")
-        if path.suffix == ".toml":
-            return _from_pyproject(path)
-        return _validate(_read_yaml(path), path.name), path.name
-    for name in BENTOFILE_NAMES:
-        if (project_dir / name).is_file():
-            return _validate(_read_yaml(project_dir / name), name), name
-    pyproject = project_dir / "pyproject.toml"
-    if pyproject.is_file():
-        found = _from_pyproject(pyproject, required=False)
-        if found is not None:
-            return found
-    raise InvalidConfig(
-        f"no bentofile.yaml in {project_dir} (and no [tool.bento] in pyproject.toml); create one, e.g.\n"
-        '  service: "service:MyService"'
-    )
-
-
-def _from_pyproject(path: Path, required: bool = True) -> Any:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidConfig(f"{path.name} is not valid TOML: {exc}") from None
-    tool = data.get("tool", {})
-    if "bento" in tool:
-        where = f"{path.name} [tool.bento]"
-        return _validate(tool["bento"], where), where
-    bentoml = tool.get("bentoml", {})
-    if isinstance(bentoml, dict) and "build" in bentoml:
-        where = f"{path.name} [tool.bentoml.build]"
-        return _validate(bentoml["build"], where), where
-    if required:
-        raise InvalidConfig(f"{path} has no [tool.bento] table")
-    return None
-
-
-def _validate(data: Any, where: str) -> BuildConfig:
-    if data is not None and not isinstance(data, dict):
-        raise InvalidConfig(f"{where} must be a mapping of keys (service, include, python, ...)")
-    config: BuildConfig = parse_config(BuildConfig, data, where)
-    return config
-
-
-def read_description(config: BuildConfig, project_dir: Path) -> str | None:
-    """The description text (``file:PATH`` reads the file, relative to the project)."""
-    text = config.description
-    if text is not None and text.startswith("file:"):
-        path = project_dir / text[len("file:"):].strip()
-        if not path.is_file():
-            raise InvalidConfig(f"`description` points to {path}, which does not exist")
-        return path.read_text(encoding="utf-8")
-    return text

@@ -1,4 +1,5 @@
-"""The build configuration: bentofile.yaml, [tool.bento], [tool.bentoml.build], and errors naming the key."""
+"""The project reader (bento.core.project): bentofile.yaml/.yml, [tool.bento], [tool.bentoml.build], bento.yaml,
+and errors naming the file and the key."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bento.builder.config import load_build_config, read_description
+from bento.core.bentofile import BuildConfig
+from bento.core.project import read_description, read_project
 from bento.errors import InvalidConfig
 from utils import run_cli  # tests/utils.py (tests/ is on sys.path via its conftest)
+
+
+def load_build_config(root: Path, bentofile: Path | None = None) -> tuple[BuildConfig, str]:
+    project = read_project(root, bentofile)
+    return project.config, project.where
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -96,7 +103,7 @@ def test_description_from_file(tmp_path: Path) -> None:
     write(tmp_path, "bentofile.yaml", 'service: "s:A"\ndescription: "file:./DESC.md"\n')
     (tmp_path / "DESC.md").write_text("# Hello\n")
     config, _ = load_build_config(tmp_path)
-    assert read_description(config, tmp_path) == "# Hello\n"
+    assert read_description(read_project(tmp_path)) == "# Hello\n"
 
 
 def test_cli_reports_config_error_with_exit_code_2(tmp_path: Path) -> None:
