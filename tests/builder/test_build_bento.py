@@ -7,10 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from conftest import MakeProject
-from utils import run_cli  # tests/utils.py (tests/ is on sys.path via its conftest)
+from utils import run_cli, serve  # tests/utils.py (tests/ is on sys.path via its conftest)
 
 import bento
 from bento.builder.build import build_bento
@@ -69,6 +70,28 @@ def test_layout_and_manifest(make_project: MakeProject) -> None:
     lock = (path / "env/python/requirements.lock.txt").read_text()
     assert "six==" in lock and "pydantic==" in lock and "--hash=sha256:" in lock
     assert "openapi" in yaml.safe_load((path / "apis/openapi.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("bentofile.yml", 'service: "service:Echo"\nlabels: {file: yml}\n', "bentofile.yml"),
+        ("pyproject.toml", '[project]\nname = "p"\n\n[tool.bentoml.build]\nservice = "service:Echo"\n'
+                           'labels = {file = "bentoml-table"}\n', "pyproject.toml [tool.bentoml.build]"),
+    ],
+)
+def test_the_other_build_files_build_and_the_bento_serves(make_project: MakeProject, tmp_path: Path, name: str,
+                                                          text: str, where: str) -> None:
+    root = make_project(None, files={name: text})
+    proc = run_cli("build", str(root), "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    info = yaml.safe_load((Path(out["path"]) / "bento.yaml").read_text())
+    assert info["service"] == "service:Echo"
+    assert info["labels"]["file"] in {"yml", "bentoml-table"}
+    assert (Path(out["path"]) / "src" / name).is_file()
+    with serve([out["tag"]], cwd=tmp_path) as server:  # the built bento, through its bento.yaml
+        assert httpx.post(server.url + "/echo", json={"text": where}).text == where
 
 
 def test_same_project_same_tag_and_identical_export(make_project: MakeProject, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bento.core.bentofile import BuildConfig
-from bento.core.project import read_description, read_project
-from bento.errors import InvalidConfig
+from bento.core.project import find_project, is_bento, read_bento_manifest, read_description, read_project
+from bento.errors import InvalidConfig, NotFound
 from utils import run_cli  # tests/utils.py (tests/ is on sys.path via its conftest)
 
 
@@ -111,3 +111,75 @@ def test_cli_reports_config_error_with_exit_code_2(tmp_path: Path) -> None:
     proc = run_cli("build", str(tmp_path))
     assert proc.returncode == 2
     assert "error: unknown key `docker.base_imag` in bentofile.yaml; did you mean `docker.base_image`?" in proc.stderr
+
+
+def test_bentofile_yml_is_found_and_yaml_comes_first(tmp_path: Path) -> None:
+    write(tmp_path, "bentofile.yml", 'service: "service:Yml"\n')
+    project = read_project(tmp_path)
+    assert (project.where, project.service, project.source) == ("bentofile.yml", "service:Yml",
+                                                                tmp_path / "bentofile.yml")
+    write(tmp_path, "bentofile.yaml", 'service: "service:Yaml"\n')
+    assert read_project(tmp_path).service == "service:Yaml"
+
+
+def test_pyproject_without_a_bento_table_is_no_project(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nname = "x"\n\n[tool.bentoml]\nother = 1\n')
+    assert find_project(tmp_path) is None
+    write(tmp_path, "pyproject.toml", '[tool.bentoml.build]\nservice = "service:Echo"\n')
+    found = find_project(tmp_path)
+    assert found is not None and found.where == "pyproject.toml [tool.bentoml.build]"
+    write(tmp_path, "pyproject.toml", '[tool.bento]\nservice = "a:A"\n[tool.bentoml.build]\nservice = "b:B"\n')
+    assert read_project(tmp_path).service == "a:A"  # our own table wins
+
+
+def test_broken_toml_and_non_mapping_tables_are_named(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[tool.bento\n")
+    with pytest.raises(InvalidConfig, match="pyproject.toml is not valid TOML"):
+        read_project(tmp_path)
+    write(tmp_path, "pyproject.toml", '[tool]\nbento = "service:Echo"\n')
+    with pytest.raises(InvalidConfig, match=r"pyproject.toml \[tool.bento\] must be a mapping"):
+        read_project(tmp_path)
+
+
+MANIFEST = """\
+name: echo
+version: v1
+digest: abc
+service: "service:Echo"
+envs: [{name: PREFIX, value: "x:"}, {name: UNSET}]
+models: [{tag: "iris:v3", digest: "d1"}]
+"""
+
+
+def test_bento_manifest_is_read(tmp_path: Path) -> None:
+    write(tmp_path, "bento.yaml", MANIFEST)
+    assert is_bento(tmp_path)
+    manifest = read_bento_manifest(tmp_path)
+    assert manifest.tag == "echo:v1" and manifest.digest == "abc"
+    assert manifest.service == "service:Echo"
+    assert manifest.envs == {"PREFIX": "x:"}  # an env without value is not a default
+    assert manifest.models == (("iris:v3", "d1"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (MANIFEST.replace("name: echo\n", ""), "lacks `name`"),
+        (MANIFEST.replace("models: [{tag", "models: [{tog"), "`models[0]`"),
+        (MANIFEST.replace("envs: [", "envs: 5 #"), "`envs`"),
+        (MANIFEST.replace('service: "service:Echo"', "service: [1]"), "`service`"),
+        ("name: [unclosed\n", "not valid YAML at line"),
+        ("- a list\n", "not a mapping"),
+    ],
+)
+def test_a_malformed_bento_manifest_names_file_and_key(tmp_path: Path, text: str, needle: str) -> None:
+    write(tmp_path, "bento.yaml", text)
+    with pytest.raises(InvalidConfig, match="bento.yaml") as err:
+        read_bento_manifest(tmp_path)
+    assert needle in str(err.value)
+
+
+def test_a_directory_without_manifest_is_not_a_bento(tmp_path: Path) -> None:
+    assert not is_bento(tmp_path)
+    with pytest.raises(NotFound, match="bento build"):
+        read_bento_manifest(tmp_path)

@@ -61,6 +61,41 @@ def test_serve_pyproject_tool_bento(tmp_path: Path) -> None:
         assert call_echo(server.url) == "pyproject:hi"
 
 
+def test_serve_project_with_only_bentofile_yml(tmp_path: Path) -> None:
+    write(tmp_path / "service.py", echo_source("yml:"))
+    write(tmp_path / "bentofile.yml", 'service: "service:Echo"\n')
+    with serve([], cwd=tmp_path) as server:
+        assert call_echo(server.url) == "yml:hi"
+
+
+def test_serve_pyproject_bentoml_build_table(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "service.py", echo_source("bentoml-table:"))
+    write(tmp_path / "app" / "pyproject.toml", '[project]\nname = "x"\n\n[tool.bentoml.build]\nservice = "service:Echo"\n')
+    with serve(["app"], cwd=tmp_path) as server:
+        assert call_echo(server.url) == "bentoml-table:hi"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "needle"),
+    [
+        ("bentofile.yaml", 'service: "service:Echo"\npython:\n  pakages: [numpy]\n',
+         "unknown key `python.pakages` in bentofile.yaml; did you mean `python.packages`?"),
+        ("bentofile.yml", 'service: "service:Echo"\ninclude: [a\n', "bentofile.yml is not valid YAML at line"),
+        ("bentofile.yaml", "include: ['*.py']\n", "`service` in bentofile.yaml: Field required"),
+        ("pyproject.toml", '[tool.bentoml.build]\nservice = 3\n', "`service` in pyproject.toml [tool.bentoml.build]"),
+        ("bento.yaml", 'name: e\nversion: v1\nservice: "service:Echo"\nenvs: {PREFIX: x}\n', "`envs` in "),
+    ],
+)
+def test_a_malformed_project_file_is_one_line_naming_file_and_key(tmp_path: Path, name: str, text: str,
+                                                                  needle: str) -> None:
+    write(tmp_path / "service.py", echo_source())
+    write(tmp_path / name, text)
+    result = run_cli("serve", "--port", str(free_port()), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
+
+
 def test_serve_bento_directory_and_stored_tag_from_anywhere(tmp_path: Path) -> None:
     bento_dir = tmp_path / "built"
     write(bento_dir / "bento.yaml", 'name: echo\nversion: v1\nservice: "service:Echo"\n'
