@@ -1,8 +1,8 @@
-"""Build a container image from a bento through the Docker engine API.
+"""Build a container image from a bento, through a container backend (``bento.builder.backends``).
 
-``containerize(ref, ...)`` resolves the bento (a store tag or a bento directory), checks that an engine
-answers *before* writing anything, assembles the build context (``bento.builder.context``), runs the
-classic engine build with OCI labels, streams each log line to ``on_log`` and tags the result.
+``containerize(ref, ...)`` resolves the bento (a store tag or a bento directory), connects to the chosen
+backend *before* writing anything, assembles the build context (``bento.builder.context``) with OCI
+labels, has the backend build it (each log line goes to ``on_log``) and adds the extra tags.
 The temporary context is removed whatever happens.
 """
 
@@ -13,19 +13,16 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
+from typing import Iterable, Literal, Mapping
 
+from bento.builder.backends.base import BuildRequest, ContainerBackend, LogSink
+from bento.builder.backends.registry import backend_class, backend_name
 from bento.builder.context import BentoRef, BuildContext, host_ca_bundle, read_bento
-from bento.core.errors import ContainerizeError, InvalidArgument
+from bento.core.errors import InvalidArgument
 from bento.core.project import is_bento
-
-if TYPE_CHECKING:
-    import docker
 
 Progress = Literal["auto", "plain", "quiet"]
 PROGRESS_MODES: tuple[Progress, ...] = ("auto", "plain", "quiet")
-LogSink = Callable[[str], None]
-BUILD_TIMEOUT = 2 * 60 * 60  # seconds without a byte from the engine before giving up
 
 _IMAGE_REF = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
@@ -42,32 +39,6 @@ class ImageResult:
     id: str
     bento_tag: str
     size: int
-
-
-def connect(timeout: float = 10) -> docker.APIClient:
-    """A low-level client for the engine named by ``DOCKER_HOST`` (or the local socket), checked alive."""
-    import docker
-    from docker.utils import kwargs_from_env
-
-    kwargs: dict[str, Any] = kwargs_from_env()
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (the default)"
-    try:
-        # A short timeout for the version handshake, so an unresponsive DOCKER_HOST fails fast.
-        client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
-    except docker.errors.DockerException as exc:
-        raise ContainerizeError(
-            f"no Docker engine is reachable at {where}: {_short(exc)}. Start one (for example "
-            "`sudo dockerd &`) or set DOCKER_HOST to a running engine, such as "
-            "DOCKER_HOST=unix:///run/user/1000/docker.sock or DOCKER_HOST=tcp://host:2375"
-        ) from exc
-    # A build streams nothing while a long step runs (pip installing a large wheel): be patient.
-    client.timeout = BUILD_TIMEOUT
-    return client
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__
 
 
 def resolve_bento(ref: str) -> BentoRef:
@@ -140,83 +111,31 @@ def containerize(
     network: str | None = None,
     on_log: LogSink | None = None,
     on_status: LogSink | None = None,
-    client: docker.APIClient | None = None,
+    backend: ContainerBackend | str | None = None,
 ) -> ImageResult:
     """Build the image of bento ``ref``; the first tag defaults to ``<name>:<version>``.
 
     ``network`` is the network of the build's RUN steps (``"none"`` proves a vendored bento builds
-    offline); ``None`` is the engine's default. ``on_log`` gets each line of the engine's output,
-    ``on_status`` one line per preparation step of our own.
+    offline); ``None`` is the backend's default. ``on_log`` gets each line of the build's output,
+    ``on_status`` one line per preparation step of our own. ``backend`` is a connected backend (left
+    open) or the name of one (``--backend``; default: ``$BENTO_CONTAINER_BACKEND``, else docker).
     """
+    chosen = backend if isinstance(backend, ContainerBackend) else backend_name(backend)  # checked first
     bento = resolve_bento(ref)
     wanted = [check_image_tag(t) for t in tags] or [f"{bento.name}:{bento.version}"]
-    args = dict(build_args or {})
-    own_client = client is None
-    api = client if client is not None else connect()
+    own_backend = not isinstance(chosen, ContainerBackend)
+    engine = chosen if isinstance(chosen, ContainerBackend) else backend_class(chosen)()
     try:
         with BuildContext(bento, ca_bundle=host_ca_bundle(), on_status=on_status) as context:
             context.append_labels(oci_labels(bento))
-            image_id = _run_build(api, context, wanted[0], bento, args, platform, no_cache, network,
-                                  on_log)
-        from docker.utils import parse_repository_tag
-
+            request = BuildRequest(context=context.path, dockerfile=context.dockerfile, tag=wanted[0],
+                                   subject=bento.tag, build_args=dict(build_args or {}), platform=platform,
+                                   no_cache=no_cache, network=network)
+            image_id = engine.build(request, on_log)
         for extra in wanted[1:]:
-            repo, tag = parse_repository_tag(extra)
-            api.tag(image_id, repo, tag or "latest")
-        size = int(api.inspect_image(image_id).get("Size") or 0)
+            engine.tag(image_id, extra)
+        size = engine.image_size(image_id)
     finally:
-        if own_client:
-            api.close()
+        if own_backend:
+            engine.close()
     return ImageResult(tags=tuple(wanted), id=image_id, bento_tag=bento.tag, size=size)
-
-
-def _run_build(api: docker.APIClient, context: BuildContext, tag: str, bento: BentoRef,
-               args: dict[str, str], platform: str | None, no_cache: bool, network: str | None,
-               on_log: LogSink | None) -> str:
-    import docker
-
-    tail: list[str] = []
-    image_id = ""
-    try:
-        stream = api.build(
-            path=str(context.path),
-            dockerfile=context.dockerfile,
-            tag=tag,
-            buildargs=args or None,
-            nocache=no_cache,
-            rm=True,
-            forcerm=True,
-            platform=platform,
-            network_mode=network,
-            decode=True,
-        )
-        for event in stream:
-            if "error" in event:
-                detail = (event.get("errorDetail") or {}).get("message") or event["error"]
-                log = "".join(tail[-25:]).rstrip()
-                raise ContainerizeError(
-                    f"docker build of {bento.tag} failed: {str(detail).strip()}"
-                    + (f"\n--- last build output ---\n{log}" if log else "")
-                )
-            aux = event.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
-            line = event.get("stream")
-            if line is None and event.get("status"):
-                line = f"{event['status']} {event.get('progress', '')}".rstrip() + "\n"
-            if line:
-                tail.append(line)
-                del tail[:-200]
-                if on_log is not None:
-                    on_log(line)
-    except docker.errors.APIError as exc:
-        raise ContainerizeError(f"the Docker engine refused the build of {bento.tag}: {_short(exc)}") from exc
-    except docker.errors.DockerException as exc:
-        raise ContainerizeError(f"docker build of {bento.tag} failed: {_short(exc)}") from exc
-    if not image_id:
-        try:
-            image_id = str(api.inspect_image(tag)["Id"])
-        except docker.errors.DockerException as exc:
-            raise ContainerizeError(f"docker build of {bento.tag} finished without an image: {_short(exc)}") \
-                from exc
-    return image_id

@@ -9,6 +9,7 @@ import sys
 import click
 
 # Imported only when the command runs (the CLI registry is lazy); docker itself loads inside the build.
+from bento.builder.backends.registry import BACKEND_NAMES, DEFAULT, ENV_VAR
 from bento.builder.containerize import PROGRESS_MODES
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
@@ -54,14 +55,16 @@ class _Printer:
                    "terminal, plain otherwise).")
 @click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,
               help="Print the result as text or as one JSON record.")
+@click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
+              help=f"What builds the image.  [env var: {ENV_VAR}; default: {DEFAULT}]")
 def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | None,
                  build_args: tuple[str, ...], network: str | None, no_cache: bool, progress: str,
-                 output: str) -> None:
+                 output: str, backend: str | None) -> None:
     """Build a container image from BENTO (a tag like iris_classifier:latest, or a bento directory).
 
     The image holds the bento, its locked Python packages and the models it references; it runs
-    `bento serve` as a non-root user on port 3000 with a HEALTHCHECK on /readyz. The Docker engine
-    is the one `docker` uses: the local socket, or DOCKER_HOST when set.
+    `bento serve` as a non-root user on port 3000 with a HEALTHCHECK on /readyz. The default backend,
+    docker, uses the engine `docker` uses: the local socket, or DOCKER_HOST when set.
 
     \b
     Examples:
@@ -85,6 +88,7 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
         network=network,
         on_log=None if progress == "quiet" else printer,
         on_status=None if progress == "quiet" else (lambda text: click.echo(f"  {text}", err=True)),
+        backend=backend,
     )
     if output == "json":
         click.echo(json.dumps({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id,
