@@ -36,6 +36,8 @@ class APIMethod:
     batch_dim: int | tuple[int, int] = 0
     max_batch_size: int = 100
     max_latency_ms: int = 60_000
+    #: ``@bento.task``: served as a queued background task (``/<route>/submit`` ...), not a direct call.
+    is_task: bool = False
     _signature: Signature | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +91,31 @@ def api(
 ) -> Callable[[F], F]: ...
 def api(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
     """Mark a service method as an HTTP API (POST ``/<method name>`` unless ``route`` says otherwise)."""
+    return _api_decorator(func, options, is_task=False)
+
+
+@overload
+def task(func: F, /) -> F: ...
+@overload
+def task(
+    *,
+    route: str | None = None,
+    name: str | None = None,
+    input_spec: Any = None,
+    output_spec: Any = None,
+    batchable: bool = False,
+    batch_dim: int | tuple[int, int] = 0,
+    max_batch_size: int = 100,
+    max_latency_ms: int = 60_000,
+) -> Callable[[F], F]: ...
+def task(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+    """Mark a service method as a background task: clients submit it and fetch the result later
+    (``/<route>/submit``, ``/status``, ``/get``, ``/cancel``, ``/retry``; see docs/tasks.md)."""
+    return _api_decorator(func, options, is_task=True)
+
+
+def _api_decorator(func: Callable[..., Any] | None, options: dict[str, Any], *, is_task: bool) -> Any:
+    decorator = "@bento.task" if is_task else "@bento.api"
     allowed = {"route", "name", "input_spec", "output_spec", "batchable", "batch_dim", "max_batch_size",
                "max_latency_ms"}
     unknown = set(options) - allowed
@@ -98,7 +125,7 @@ def api(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         key = sorted(unknown)[0]
         close = difflib.get_close_matches(key, sorted(allowed), n=1)
         hint = f"; did you mean `{close[0]}`?" if close else f"; valid options: {', '.join(sorted(allowed))}"
-        raise InvalidConfig(f"unknown option `{key}` in @bento.api{hint}")
+        raise InvalidConfig(f"unknown option `{key}` in {decorator}{hint}")
 
     def wrap(fn: Callable[..., Any]) -> APIMethod:
         name = options.get("name") or fn.__name__
@@ -126,6 +153,7 @@ def api(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
             batch_dim=batch_dim,
             max_batch_size=max_batch_size,
             max_latency_ms=int(max_latency_ms),
+            is_task=is_task,
         )
 
     return wrap(func) if func is not None else wrap

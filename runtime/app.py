@@ -47,6 +47,7 @@ class Runtime:
         self.startup_error: BaseException | None = None
         self.on_startup_failure: Callable[[BaseException], None] | None = None
         self.endpoints: list[APIEndpoint] = []
+        self.tasks: Any = None  # a TaskRunner when the service has @bento.task methods
         self._init_task: asyncio.Task[None] | None = None
 
     async def _call_hook(self, hook: Any) -> None:
@@ -66,6 +67,8 @@ class Runtime:
                 await self._call_hook(hook)
             for endpoint in self.endpoints:
                 endpoint.bind(self.instance)
+            if self.tasks is not None:
+                self.tasks.start()
             self.started = True
             self.state.mark_ready()
             logger.info("service %s is ready", self.service.name)
@@ -87,6 +90,8 @@ class Runtime:
                     await self._call_hook(hook)
                 except Exception:
                     logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
+        if self.tasks is not None:
+            await self.tasks.stop()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, name: str) -> bool:
@@ -110,7 +115,16 @@ class BentoApp:
         self.routes: dict[str, ASGIApp] = {}
         self._docs: bytes | None = None
         self._static: dict[str, tuple[bytes, bytes]] = {}
+        task_apis = [api for api in service.apis.values() if api.is_task]
+        if task_apis:
+            from bento.runtime.tasks import TaskRunner
+
+            self.runtime.tasks = TaskRunner(self.runtime, task_apis, self._task_endpoint)
+            for route, handler in self.runtime.tasks.routes().items():
+                self.routes[route] = self.metrics.wrap(route, handler)
         for api in service.apis.values():
+            if api.is_task:
+                continue
             if api.route in RESERVED or api.route.startswith(STATIC_PREFIX):
                 raise InvalidConfig(
                     f"API `{api.name}` of {service.name} uses the reserved route {api.route}; "
@@ -143,6 +157,12 @@ class BentoApp:
         from bento.runtime.access_log import wrap_access_log
 
         self.entry = wrap_access_log(self.entry, service.config.logging.access)
+
+    def _task_endpoint(self, api: Any) -> APIEndpoint:
+        """A private endpoint that runs queued calls of a task API (bound with the others)."""
+        endpoint = APIEndpoint(api, self.runtime)
+        self.runtime.endpoints.append(endpoint)
+        return endpoint
 
     @property
     def startup_error(self) -> BaseException | None:

@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     # Declaring services
     "service": "bento.core.services",
     "api": "bento.core.services",
+    "task": "bento.core.services",
     "depends": "bento.core.services",
     "on_deployment": "bento.core.services",
     "on_startup": "bento.core.services",
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     from bento.core.context import Context, Cookie
     from bento.errors import BentoError
     from bento.runner import runner_service
-    from bento.core.services import Service, api, depends, on_deployment, on_shutdown, on_startup, service
+    from bento.core.services import (Service, api, depends, on_deployment, on_shutdown, on_startup, service,
+                                     task)
 
 
 def __getattr__(name: str) -> Any:
