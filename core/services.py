@@ -247,6 +247,8 @@ class Service(Generic[T]):
         self.dependencies: dict[str, Dependency[Any]] = {}
         self.models: list[Any] = []
         self.hooks: dict[str, list[Callable[..., Any]]] = {"deployment": [], "startup": [], "shutdown": []}
+        #: ASGI apps served under path prefixes (``@bento.asgi_app`` / :meth:`mount_asgi_app`).
+        self.mount_apps: list[Any] = list(getattr(inner, "__bento_mounts__", []))
         for klass in reversed(inner.__mro__):
             for attr, value in vars(klass).items():
                 self._collect(attr, value)
@@ -278,6 +280,12 @@ class Service(Generic[T]):
 
     def __call__(self, *args: Any, **kwargs: Any) -> T:
         return self.inner(*args, **kwargs)
+
+    def mount_asgi_app(self, app: Any, path: str = "/", name: str | None = None) -> None:
+        """Serve an ASGI app (FastAPI, Starlette, ...) under ``path`` in this service's workers."""
+        from bento.core.mounts import check_mount
+
+        self.mount_apps.append(check_mount(app, path, name))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

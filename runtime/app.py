@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from bento.core.errors import InvalidConfig
+from bento.core.mounts import set_current_service
 from bento.runtime import codec
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
@@ -63,6 +64,7 @@ class Runtime:
         try:
             loop = asyncio.get_running_loop()
             self.instance = await loop.run_in_executor(self.pool, self.service)
+            set_current_service(self.instance)
             for hook in self.service.hooks["startup"]:
                 await self._call_hook(hook)
             for endpoint in self.endpoints:
@@ -142,6 +144,11 @@ class BentoApp:
                 else _get_only(handler)
         for name, (content_type, _) in _static_files().items():
             self.routes[STATIC_PREFIX + name] = _get_only(self.static)
+        self.mounts = None
+        if service.mount_apps:
+            from bento.runtime.mounting import Mounts
+
+            self.mounts = Mounts(service.mount_apps, self.metrics.wrap)
         self.entry: ASGIApp = self.route
         cors = service.config.http.cors
         if cors.enabled:
@@ -190,6 +197,8 @@ class BentoApp:
 
     async def route(self, scope: Any, receive: Any, send: Any) -> None:
         handler = self.routes.get(scope["path"])
+        if handler is None and self.mounts is not None:
+            handler = self.mounts.find(scope)
         if handler is None:
             await codec.send_error(send, 404, "NotFound", f"no route {scope['path']}; see /docs.json")
             return
@@ -199,11 +208,19 @@ class BentoApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    if self.mounts is not None:
+                        await self.mounts.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 self.runtime.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await self.runtime.stop()
+                    if self.mounts is not None:
+                        await self.mounts.shutdown()
                 finally:
                     await send({"type": "lifespan.shutdown.complete"})
                 return

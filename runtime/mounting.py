@@ -1,0 +1,89 @@
+"""Serving the ASGI apps a service mounts: prefix routing and their lifespans.
+
+A request whose path is not one of the service's own routes goes to the mounted app with the longest
+prefix that matches it. As starlette's ``Mount`` does, the path is left whole and ``root_path`` grows by
+the prefix, so FastAPI and Starlette apps route and build URLs correctly. Each mounted app's lifespan
+(FastAPI ``lifespan=`` / startup handlers) runs inside the worker's: it starts before the service is
+created and stops after the service's shutdown hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from bento.core.errors import ServiceLoadError
+
+logger = logging.getLogger("bento.server")
+ASGIApp = Callable[[Any, Any, Any], Any]
+
+
+class Mounts:
+    def __init__(self, mounts: list[Any], wrap: Callable[[str, ASGIApp], ASGIApp]) -> None:
+        # Longest prefix first, so /v1/admin wins over /v1.
+        self.mounts = sorted(mounts, key=lambda m: len(m.path), reverse=True)
+        self.handlers = [(m.path, _Rooted(wrap(m.path, m.app), m.path)) for m in self.mounts]
+        self.lifespans: list[_Lifespan] = []
+
+    def find(self, scope: Any) -> ASGIApp | None:
+        path = scope["path"]
+        for prefix, handler in self.handlers:
+            if prefix == "/" or path == prefix or path.startswith(prefix + "/"):
+                return handler
+        return None
+
+    async def startup(self) -> None:
+        for mount in self.mounts:
+            lifespan = _Lifespan(mount.app)
+            if await lifespan.start(mount.path):
+                self.lifespans.append(lifespan)
+
+    async def shutdown(self) -> None:
+        for lifespan in reversed(self.lifespans):
+            await lifespan.stop()
+
+
+class _Rooted:
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = "" if prefix == "/" else prefix
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        root = scope.get("root_path", "")
+        child = {**scope, "root_path": root + self.prefix, "app_root_path": scope.get("app_root_path", root)}
+        await self.app(child, receive, send)
+
+
+class _Lifespan:
+    """Drives one app's ASGI lifespan protocol from the outside."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        try:
+            await self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                           self.inbox.get, self.outbox.put)
+        except Exception as exc:  # apps without lifespan support raise on the unknown scope type
+            await self.outbox.put({"type": "unsupported", "message": str(exc)})
+
+    async def start(self, path: str) -> bool:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        await self.inbox.put({"type": "lifespan.startup"})
+        reply = await self.outbox.get()
+        if reply["type"] == "lifespan.startup.failed":
+            raise ServiceLoadError(f"the app mounted at {path} failed to start: {reply.get('message', '')}")
+        return reply["type"] == "lifespan.startup.complete"
+
+    async def stop(self) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        try:
+            await asyncio.wait_for(self.outbox.get(), 10)
+        except TimeoutError:
+            logger.warning("a mounted app did not finish its shutdown within 10 s")
+        if self.task is not None:
+            self.task.cancel()
