@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bento.builder import describe, dockerfile, lock, ownwheel, vendor
+from bento.builder import describe, dockerfile, images, lock, ownwheel, vendor
 from bento.builder.files import select_files
 from bento.core.bentofile import BuildConfig
 from bento.core.errors import BuildError, InvalidConfig
@@ -126,6 +126,10 @@ def build_bento(
         api_doc = openapi(entry) if openapi is not None else None
         tags = describe.model_tags(services)
     models = _model_refs([*tags, *config.models])
+    setup_steps: bytes | None = None
+    if entry.image is not None:
+        config, setup_steps = images.apply_image(config, entry.image, project, where)
+        where = f"{where} and @service(image=...)"
 
     python_version = config.target_python()
     vendored = config.python.vendor if vendor_wheels is None else vendor_wheels
@@ -134,7 +138,8 @@ def build_bento(
     if api_doc is not None:
         files["apis/openapi.yaml"] = yaml.safe_dump(api_doc, sort_keys=False).encode()
     gpu = any((s.config.resources.gpu or 0) > 0 for s in services)
-    base = _docker_env(files, config, project, where, python_version, locked, vendored, gpu, bool(models))
+    base = _docker_env(files, config, project, where, python_version, locked, vendored, gpu, bool(models),
+                       setup_steps)
 
     bento_name = (name or config.name or entry.name).lower()
     description = read_description(found)
@@ -201,9 +206,12 @@ def _python_env(files: dict[str, FileContent], config: BuildConfig, project: Pat
 
 
 def _docker_env(files: dict[str, FileContent], config: BuildConfig, project: Path, where: str,
-                python_version: str, locked: lock.Lock, vendored: bool, gpu: bool, has_models: bool) -> str:
+                python_version: str, locked: lock.Lock, vendored: bool, gpu: bool, has_models: bool,
+                setup_steps: bytes | None = None) -> str:
     """Add ``env/docker/``: the Dockerfile, its entrypoint and setup script. Returns the base image."""
-    if config.docker.setup_script:
+    if setup_steps is not None:
+        files["env/docker/setup_script"] = setup_steps
+    elif config.docker.setup_script:
         script = project / config.docker.setup_script
         if not script.is_file():
             raise InvalidConfig(f"`docker.setup_script` in {where}: {script} does not exist")
@@ -217,7 +225,7 @@ def _docker_env(files: dict[str, FileContent], config: BuildConfig, project: Pat
         base_image=base,
         install_python=install_python,
         system_packages=tuple(config.docker.system_packages),
-        setup_script=config.docker.setup_script is not None,
+        setup_script="env/docker/setup_script" in files,
         env=tuple(env_pairs),
         hashed_lock=locked.hashed,
         vendored=vendored,

@@ -249,6 +249,8 @@ class Service(Generic[T]):
         self.hooks: dict[str, list[Callable[..., Any]]] = {"deployment": [], "startup": [], "shutdown": []}
         #: ASGI apps served under path prefixes (``@bento.asgi_app`` / :meth:`mount_asgi_app`).
         self.mount_apps: list[Any] = list(getattr(inner, "__bento_mounts__", []))
+        #: ``@bento.service(image=bento.images.Image(...))``: the build environment, or None.
+        self.image: Any = None
         for klass in reversed(inner.__mro__):
             for attr, value in vars(klass).items():
                 self._collect(attr, value)
@@ -338,7 +340,16 @@ def service(inner: type[T] | None = None, /, **config: Any) -> Any:
     def wrap(cls: type[T]) -> Service[T]:
         if not inspect.isclass(cls):
             raise InvalidConfig(f"@bento.service decorates a class, not {cls!r}")
-        parsed = parse_config(ServiceConfig, config, f"@service config of {cls.__name__}")
-        return Service(cls, parsed)
+        options = dict(config)
+        image = options.pop("image", None)
+        if image is not None:
+            from bento.core.images import Image
+
+            if not isinstance(image, Image):
+                raise InvalidConfig(f"@service(image=...) of {cls.__name__} takes a bento.images.Image")
+        parsed = parse_config(ServiceConfig, options, f"@service config of {cls.__name__}")
+        svc = Service(cls, parsed)
+        svc.image = image
+        return svc
 
     return wrap(inner) if inner is not None else wrap

@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "runner_service": "bento.runner",
     "asgi_app": "bento.core.mounts",
     "get_current_service": "bento.core.mounts",
+    "importing": "bento.core.importing",
+    "images": "bento",
     # Inside an API
     "Context": "bento.core.context",
     "Cookie": "bento.core.context",
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from bento.client import AsyncHTTPClient, SyncHTTPClient
     from bento.core.context import Context, Cookie
     from bento.errors import BentoError
+    from bento import images
+    from bento.core.importing import importing
     from bento.core.mounts import asgi_app, get_current_service
     from bento.runner import runner_service
     from bento.core.services import (Service, api, depends, on_deployment, on_shutdown, on_startup, service,

@@ -129,8 +129,10 @@ def _parse_workers(value: str | None) -> int | None:
               help="Run the whole service graph in one worker process (dependencies in-process), for debugging.")
 def serve(target: str | None, port: int | None, host: str | None, workers: str | None, reload: bool,
           timeout_graceful_shutdown: float, development: bool) -> None:
+    from bento.core.importing import SERVING_ENV
     from bento.runtime import supervisor
 
+    os.environ[SERVING_ENV] = "1"  # `with bento.importing():` imports must work now
     cwd = Path.cwd()
     resolved = resolve_target(target, cwd)
     options = supervisor.ServeOptions(
