@@ -10,6 +10,9 @@ A project directory's build file is the first of, in order::
     pyproject.toml [tool.bento]         our table
     pyproject.toml [tool.bentoml.build] BentoML's table, read unchanged
 
+From pyproject.toml, ``[project] name`` is the default bento name and ``[project] dependencies`` go into
+the bento's Python environment (before ``python.packages``), as BentoML does.
+
 A bento directory holds ``bento.yaml``: the store's manifest, with the build's keys (``service``,
 ``envs``, ``models``, ``build``...) at the top level. Every problem is an :class:`InvalidConfig` that names
 the file and, where there is one, the key.
@@ -182,8 +185,30 @@ def _from_pyproject(directory: Path, path: Path) -> Project | None:
         for key in keys:
             table = table.get(key) if isinstance(table, dict) else None
         if table is not None:
-            return _validated(directory, path, f"{path.name} [tool.{'.'.join(keys)}]", table)
+            where = f"{path.name} [tool.{'.'.join(keys)}]"
+            return _validated(directory, path, where, _with_project_table(table, data.get("project"), where))
     return None
+
+
+def _with_project_table(table: Any, project: Any, where: str) -> Any:
+    """Use ``[project]`` as BentoML does: ``name`` is the default bento name and ``dependencies`` are
+    installed in the bento's environment (before ``python.packages``)."""
+    if not isinstance(table, dict) or not isinstance(project, dict):
+        return table
+    table = dict(table)
+    if "name" not in table and isinstance(project.get("name"), str):
+        table["name"] = project["name"]
+    deps = project.get("dependencies") or []
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise InvalidConfig(f"[project] dependencies in {where.split()[0]} must be a list of requirement strings")
+    if deps:
+        python = table.get("python")
+        python = dict(python) if isinstance(python, dict) else {}
+        packages = python.get("packages") or []
+        packages = [packages] if isinstance(packages, str) else list(packages)
+        python["packages"] = [*deps, *(p for p in packages if p not in deps)]
+        table["python"] = python
+    return table
 
 
 def _validated(directory: Path, path: Path, where: str, data: Any) -> Project:
