@@ -183,57 +183,69 @@ def on_shutdown(fn: F) -> F:
     return _hook("shutdown")(fn)
 
 
+#: ``resolver(dep)`` gives what a ``bento.depends(Service)`` attribute is, or None to instantiate the
+#: dependency in-process. Whoever runs a service passes one to :meth:`Service.instantiate`.
+Resolver = Callable[["Dependency[Any]"], Any]
+#: ``connect(url, service)`` gives the client of a ``bento.depends(url=...)`` dependency.
+Connector = Callable[[str, "Service[Any] | None"], Any]
+_RESOLVER_ATTR = "__bento_resolver__"
+_VALUE_ATTR = "__bento_dependency_{}__"
+
+
 class Dependency(Generic[T]):
     """``bento.depends(OtherService)`` or ``bento.depends(url=...)``: a class attribute that resolves, per
-    instance, to something whose methods call the other service.
+    instance and on first access, to something whose methods call the other service.
 
-    ``url=`` dependencies are always HTTP/JSON clients (:class:`bento.client.URLDependency`). For the others
-    the resolver is installed by whoever runs the service (the runtime for ``bento serve`` gives a proxy over
-    the dependency's Unix socket); without one, the dependency is instantiated in this process
-    (``--development`` and plain Python use). Either way ``.to_async`` / ``.to_sync`` give the other
-    calling convention.
+    Nothing here is global: ``url=`` dependencies are made by the ``connect`` callable given when the
+    dependency is declared (the SDK's ``bento.depends`` passes its HTTP client); the others by the
+    :data:`Resolver` the instance was created with (:meth:`Service.instantiate`; ``bento serve`` gives a
+    proxy over the dependency's Unix socket). Without a resolver, or when it answers None, the dependency is
+    instantiated in this process with the same resolver (``--development`` and plain Python). Either way
+    ``.to_async`` / ``.to_sync`` give the other calling convention.
     """
 
-    #: ``resolver(dep)`` returns what the attribute gives, or None to instantiate ``dep.on`` in-process.
-    resolver: Callable[[Dependency[Any]], Any] | None = None
-
-    def __init__(self, on: Service[T] | None = None, *, url: str | None = None) -> None:
+    def __init__(self, on: Service[T] | None = None, *, url: str | None = None,
+                 connect: Connector | None = None) -> None:
         if on is None and url is None:
             raise InvalidConfig("bento.depends() needs a service or url=...")
         if on is not None and not isinstance(on, Service):
             raise InvalidConfig(f"bento.depends({on!r}): pass a class decorated with @bento.service")
+        if url is not None and connect is None:
+            raise InvalidConfig("bento.depends(url=...) needs a client; declare it with bento.depends")
         self.on = on
         self.url = url
+        self.connect = connect
         self.attr_name: str | None = None
-        self._value: Any = None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.attr_name = name
 
-    def resolve(self) -> Any:
-        if self._value is None:
-            resolver = Dependency.resolver
-            if self.url is not None:
-                from bento.client import URLDependency
+    def resolve(self, resolver: Resolver | None = None) -> Any:
+        """A new value for this dependency, made with ``resolver`` (see the class docstring)."""
+        if self.url is not None:
+            assert self.connect is not None
+            return self.connect(self.url, self.on)
+        value = resolver(self) if resolver is not None else None
+        if value is None:
+            from bento.core.calling import LocalService
 
-                self._value = URLDependency(self.url, self.on)
-            elif resolver is not None:
-                self._value = resolver(self)
-            if self._value is None:  # no resolver, or it leaves this one to the process
-                from bento.core.calling import LocalService
-
-                assert self.on is not None
-                self._value = LocalService(self.on, self.on())
-        return self._value
+            assert self.on is not None
+            value = LocalService(self.on, self.on.instantiate(resolver))
+        return value
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return self.resolve()
+        state = instance.__dict__
+        key = _VALUE_ATTR.format(self.attr_name or id(self))
+        value = state.get(key)
+        if value is None:
+            value = state[key] = self.resolve(state.get(_RESOLVER_ATTR))
+        return value
 
 
-def depends(on: Any = None, *, url: str | None = None) -> Any:
-    return Dependency(on, url=url)
+def depends(on: Any = None, *, url: str | None = None, connect: Connector | None = None) -> Any:
+    return Dependency(on, url=url, connect=connect)
 
 
 class Service(Generic[T]):
@@ -288,6 +300,16 @@ class Service(Generic[T]):
         from bento.core.mounts import check_mount
 
         self.mount_apps.append(check_mount(app, path, name))
+
+    def instantiate(self, resolver: Resolver | None = None, /, *args: Any, **kwargs: Any) -> T:
+        """An instance whose ``bento.depends(Service)`` attributes are made by ``resolver`` (set before
+        ``__init__`` runs, so ``__init__`` may use them already)."""
+        if resolver is None:
+            return self.inner(*args, **kwargs)
+        instance = self.inner.__new__(self.inner)
+        instance.__dict__[_RESOLVER_ATTR] = resolver
+        instance.__init__(*args, **kwargs)
+        return instance
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -23,7 +23,7 @@ from bento.runtime import codec
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
 from bento.runtime.state import ServingState
-from bento.core.services import Service
+from bento.core.services import Resolver, Service
 
 logger = logging.getLogger("bento.server")
 ASGIApp = Callable[[Any, Any, Any], Any]
@@ -44,6 +44,7 @@ class Runtime:
                                                           thread_name_prefix="bento-api")
         self.user_state: dict[str, Any] = {}
         self.instance: Any = None
+        self.resolver: Resolver | None = None  # makes the instance's `bento.depends(Service)` attributes
         self.started = False
         self.startup_error: BaseException | None = None
         self.on_startup_failure: Callable[[BaseException], None] | None = None
@@ -63,7 +64,7 @@ class Runtime:
     async def _start(self) -> None:
         try:
             loop = asyncio.get_running_loop()
-            self.instance = await loop.run_in_executor(self.pool, self.service)
+            self.instance = await loop.run_in_executor(self.pool, self.service.instantiate, self.resolver)
             set_current_service(self.instance)
             for hook in self.service.hooks["startup"]:
                 await self._call_hook(hook)
@@ -307,7 +308,11 @@ def _static_files() -> dict[str, tuple[bytes, bytes]]:
     return _STATIC_CACHE
 
 
-def create_app(service: Service[Any], state: ServingState, *, internal: bool = False) -> BentoApp:
+def create_app(service: Service[Any], state: ServingState, *, internal: bool = False,
+               resolver: Resolver | None = None) -> BentoApp:
     """The ASGI app serving ``service`` in this process; ``internal=True`` for the private socket a caller
-    service uses (accepts and answers ``application/vnd.bento.pickle``, honours ``X-Bento-Timeout``)."""
-    return BentoApp(service, state, internal)
+    service uses (accepts and answers ``application/vnd.bento.pickle``, honours ``X-Bento-Timeout``).
+    ``resolver`` makes the service's ``bento.depends(Service)`` attributes (default: in-process)."""
+    app = BentoApp(service, state, internal)
+    app.runtime.resolver = resolver
+    return app

@@ -23,13 +23,11 @@ validated back into the API's declared item type.
 from __future__ import annotations
 
 import asyncio
-import email.message
 import json
 import logging
 import os
 import pickle
 import shutil
-import tempfile
 import threading
 import time
 import typing
@@ -39,8 +37,8 @@ from typing import Any, AsyncIterator, Iterator, Mapping
 import httpx
 from pydantic import ConfigDict, TypeAdapter
 
-from bento.core.errors import RemoteError, ServiceUnavailable
-from bento.core import deadline
+from bento.core import wire
+from bento.core.errors import ServiceUnavailable
 from bento.runtime.uds_client import AsyncPool, Response, SyncPool
 from bento.core.schema import normalize, strip_annotated
 from bento.core.services import APIMethod, Dependency, Service
@@ -50,21 +48,23 @@ RESULT_TTL = 15 * 60
 _BASE_URL = "http://bento.internal"
 
 
-def install(mapping: Mapping[str, str] | str) -> None:
-    """Make ``bento.depends(Service)`` reach services by name over the given Unix sockets.
+class SocketResolver:
+    """Makes ``bento.depends(Service)`` reach services by name over the given Unix sockets.
 
-    ``mapping`` is ``{service name: socket path}`` (or that mapping as JSON, as in ``BENTO_DEPENDENCY_SOCKETS``).
-    A service missing from it is instantiated in this process (the resolver answers None).
+    Passed to :meth:`~bento.core.services.Service.instantiate` (the worker does, through ``create_app``).
+    ``mapping`` is ``{service name: socket path}`` (or that mapping as JSON, as in
+    ``BENTO_DEPENDENCY_SOCKETS``). A service missing from it is instantiated in this process (the
+    resolver answers None).
     """
-    sockets = dict(json.loads(mapping) if isinstance(mapping, str) else mapping)
 
-    def resolve(dep: Dependency[Any]) -> Any:
+    def __init__(self, mapping: Mapping[str, str] | str) -> None:
+        self.sockets = dict(json.loads(mapping) if isinstance(mapping, str) else mapping)
+        _quiet_internal_requests()
+
+    def __call__(self, dep: Dependency[Any]) -> RemoteService | None:
         assert dep.on is not None
-        path = sockets.get(dep.on.name)
+        path = self.sockets.get(dep.on.name)
         return None if path is None else RemoteService(dep.on, path)
-
-    Dependency.resolver = resolve
-    _quiet_internal_requests()
 
 
 class _InternalRequests(logging.Filter):
@@ -215,47 +215,27 @@ class RemoteMethod:
         return self.call_async(*args, **kwargs)
 
     # ---- request -------------------------------------------------------------------------------
-    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if len(args) > len(self.names):
-            raise TypeError(f"{self.where}() takes {len(self.names)} arguments but {len(args)} were given")
-        bound = dict(zip(self.names, args))
-        for name, value in kwargs.items():
-            if name in bound:
-                raise TypeError(f"{self.where}() got multiple values for argument `{name}`")
-            bound[name] = value
-        return bound
-
     def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         accept = {"stream": "text/event-stream", "file": "*/*"}.get(self.kind, PICKLE)
         headers = {"content-type": PICKLE, "accept": accept}
-        left = deadline.remaining()
+        left = wire.deadline_left(self.where)
         if left is not None:
-            if left <= 0:
-                raise ServiceUnavailable(f"not calling {self.where}: the request's deadline has already passed")
             headers["x-bento-timeout"] = f"{left:.3f}"
             limit = left + 1.0
         else:
             limit = self.remote.service.config.traffic.timeout + 1.0
-        body = pickle.dumps(self._bind(args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps(wire.bind(self.where, self.names, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         return {"headers": headers, "body": body, "timeout": limit}
 
     def _failure(self, exc: BaseException) -> Exception:
         if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
-            return RemoteError(f"{self.where} did not answer in time", 504)
+            return wire.timed_out(self.where)
         return ServiceUnavailable(f"{self.where} is not reachable at {self.remote.socket_path}: {exc}")
 
     # ---- response ------------------------------------------------------------------------------
-    def _error(self, status: int, content: bytes) -> RemoteError:
-        try:
-            payload = json.loads(content)
-            message = str(payload["message"])
-        except (ValueError, KeyError, TypeError):
-            message = content.decode("utf-8", "replace")[:500] or f"HTTP {status}"
-        return RemoteError(message, status)
-
     def _result(self, response: Response) -> Any:
         if response.status >= 400:
-            raise self._error(response.status, response.body)
+            raise wire.remote_error(response.status, response.body)
         if self.kind == "file":
             return self._save(response)
         return pickle.loads(response.body)
@@ -263,11 +243,8 @@ class RemoteMethod:
     def _save(self, response: Response) -> Path:
         _sweep(self.remote.results_dir)
         os.makedirs(self.remote.results_dir, mode=0o700, exist_ok=True)
-        folder = tempfile.mkdtemp(prefix="result-", dir=self.remote.results_dir)
-        name = os.path.basename(_filename(response.headers.get("content-disposition", "")) or "") or "result"
-        path = Path(folder, name)
-        path.write_bytes(response.body)
-        return path
+        return wire.save_download(response.body, response.headers.get("content-disposition", ""), "result",
+                                  prefix="result-", directory=self.remote.results_dir)
 
     def _item(self, data: str) -> Any:
         assert self.item_adapter is not None
@@ -305,9 +282,9 @@ class RemoteMethod:
         try:
             with self.remote.sync_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
-                    raise self._error(response.status_code, response.read())
-                for data in _events(response.iter_lines()):
-                    yield self._item(data)
+                    raise wire.remote_error(response.status_code, response.read())
+                for event in wire.events(response.iter_lines()):
+                    yield self._item(event.data)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
 
@@ -315,16 +292,9 @@ class RemoteMethod:
         try:
             async with self.remote.async_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
-                    raise self._error(response.status_code, await response.aread())
-                lines: list[str] = []
-                async for line in response.aiter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    data = _event_data(lines)
-                    lines = []
-                    if data is not None:
-                        yield self._item(data)
+                    raise wire.remote_error(response.status_code, await response.aread())
+                async for event in wire.aevents(response.aiter_lines()):
+                    yield self._item(event.data)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
 
@@ -333,30 +303,6 @@ def _httpx_options(route: str, request: dict[str, Any]) -> dict[str, Any]:
     # a stream may run longer than the deadline of its first item (which the server enforces)
     return {"url": route, "headers": request["headers"], "content": request["body"],
             "timeout": httpx.Timeout(None, connect=5.0)}
-
-
-def _event_data(lines: list[str]) -> str | None:
-    data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
-    return "\n".join(data) if data else None
-
-
-def _events(lines: Iterator[str]) -> Iterator[str]:
-    """The ``data`` of each Server-Sent Event in ``lines``."""
-    pending: list[str] = []
-    for line in lines:
-        if line:
-            pending.append(line)
-            continue
-        data = _event_data(pending)
-        pending = []
-        if data is not None:
-            yield data
-
-
-def _filename(disposition: str) -> str | None:
-    message = email.message.Message()
-    message["content-disposition"] = disposition
-    return message.get_filename()
 
 
 def _sweep(directory: str) -> None:

@@ -7,7 +7,6 @@ the service module (and bento's data model) already in memory and only imports t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -73,13 +72,13 @@ def _apply_environment(spec: WorkerSpec) -> None:
         os.environ[DEPENDENCY_SOCKETS_ENV] = json.dumps(spec.dependency_sockets)
 
 
-def _install_remote(spec: WorkerSpec) -> None:
-    """Let ``bento.depends`` reach the other services over their Unix sockets, when that module exists."""
-    if not spec.dependency_sockets or importlib.util.find_spec("bento.runtime.remote") is None:
-        return
-    from bento.runtime import remote
+def _resolver(spec: WorkerSpec) -> Any:
+    """What lets ``bento.depends`` reach the other services over their Unix sockets (None: in-process)."""
+    if not spec.dependency_sockets:
+        return None
+    from bento.runtime.remote import SocketResolver
 
-    remote.install(os.environ[DEPENDENCY_SOCKETS_ENV])
+    return SocketResolver(spec.dependency_sockets)
 
 
 def _serve(spec: WorkerSpec, state: ServingState) -> int:
@@ -87,8 +86,7 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
 
     from bento.runtime.app import create_app
 
-    _install_remote(spec)
-    app = create_app(spec.service, state, internal=spec.internal)
+    app = create_app(spec.service, state, internal=spec.internal, resolver=_resolver(spec))
     config = spec.service.config
     uv_config = uvicorn.Config(
         app,

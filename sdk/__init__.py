@@ -16,7 +16,7 @@ _EXPORTS: dict[str, str] = {
     "service": "bento.core.services",
     "api": "bento.core.services",
     "task": "bento.core.services",
-    "depends": "bento.core.services",
+    "depends": "bento.dependency",
     "on_deployment": "bento.core.services",
     "on_startup": "bento.core.services",
     "on_shutdown": "bento.core.services",
@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from bento.core.importing import importing
     from bento.core.mounts import asgi_app, get_current_service
     from bento.runner import runner_service
-    from bento.core.services import (Service, api, depends, on_deployment, on_shutdown, on_startup, service,
-                                     task)
+    from bento.dependency import depends
+    from bento.core.services import Service, api, on_deployment, on_shutdown, on_startup, service, task
 
 
 def __getattr__(name: str) -> Any:

@@ -17,17 +17,15 @@ coroutines (streams as async iterators). Inside a running API the remaining requ
 from __future__ import annotations
 
 import dataclasses
-import email.message
 import json
 import mimetypes
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 
-from bento.errors import NotFound, RemoteError, ServiceUnavailable
+from bento.core import wire
+from bento.errors import NotFound, ServiceUnavailable
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -68,19 +66,9 @@ class Endpoint:
             item_is_text=item.get("type") == "string",
         )
 
-    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if len(args) > len(self.params):
-            raise TypeError(f"{self.name}() takes {len(self.params)} arguments but {len(args)} were given")
-        bound = dict(zip(self.params, args))
-        for key, value in kwargs.items():
-            if key in bound:
-                raise TypeError(f"{self.name}() got multiple values for argument `{key}`")
-            bound[key] = value
-        return bound
-
     def request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         """httpx request options, and the files opened for them (close them after sending)."""
-        bound = self.bind(args, kwargs)
+        bound = wire.bind(self.name, self.params, args, kwargs)
         headers = {"accept": "text/event-stream"} if self.output_kind == "stream" else {}
         if not self.multipart:
             body = json.dumps(bound, default=_jsonable).encode()
@@ -133,13 +121,8 @@ def _upload(item: Any, opened: list[Any]) -> Any:
 
 
 def _raise_for(response: httpx.Response, body: bytes) -> None:
-    if response.status_code < 400:
-        return
-    try:
-        message = str(json.loads(body)["message"])
-    except (ValueError, KeyError, TypeError):
-        message = body.decode("utf-8", "replace")[:500] or response.reason_phrase
-    raise RemoteError(message, response.status_code)
+    if response.status_code >= 400:
+        raise wire.remote_error(response.status_code, body, response.reason_phrase)
 
 
 def _decode(endpoint: Endpoint, response: httpx.Response) -> Any:
@@ -147,23 +130,11 @@ def _decode(endpoint: Endpoint, response: httpx.Response) -> Any:
     if ctype.startswith("application/json"):
         return response.json()
     if endpoint.output_kind == "file" or "filename" in response.headers.get("content-disposition", ""):
-        return _save(response)
+        return wire.save_download(response.content, response.headers.get("content-disposition", ""),
+                                  "download", prefix="bento-client-")
     if endpoint.output_kind == "text" or ctype.startswith("text/"):
         return response.text
     return response.content
-
-
-def _filename(disposition: str) -> str | None:
-    message = email.message.Message()
-    message["content-disposition"] = disposition
-    return message.get_filename()
-
-
-def _save(response: httpx.Response) -> Path:
-    name = os.path.basename(_filename(response.headers.get("content-disposition", "")) or "") or "download"
-    path = Path(tempfile.mkdtemp(prefix="bento-client-"), name)
-    path.write_bytes(response.content)
-    return path
 
 
 def _item(endpoint: Endpoint, data: str) -> Any:
@@ -175,17 +146,8 @@ def _item(endpoint: Endpoint, data: str) -> Any:
         return data
 
 
-def _events(lines: list[str]) -> str | None:
-    data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
-    return "\n".join(data) if data else None
-
-
 def _timeout(default: float) -> httpx.Timeout:
-    from bento.core.deadline import remaining
-
-    left = remaining()
-    if left is not None and left <= 0:
-        raise ServiceUnavailable("not calling the remote service: the request's deadline has already passed")
+    left = wire.deadline_left("the remote service")
     return httpx.Timeout(default if left is None else min(default, left), connect=min(default, 10.0))
 
 
@@ -242,7 +204,7 @@ class SyncHTTPClient(_Client):
         try:
             response = self._http.post(endpoint.route, timeout=_timeout(self.timeout), **options)
         except httpx.TimeoutException:
-            raise RemoteError(f"{self.url}{endpoint.route} did not answer in time", 504) from None
+            raise wire.timed_out(f"{self.url}{endpoint.route}") from None
         finally:
             for handle in opened:
                 handle.close()
@@ -256,14 +218,8 @@ class SyncHTTPClient(_Client):
                 if "text/event-stream" not in response.headers.get("content-type", ""):
                     yield from response.iter_text() if endpoint.item_is_text else response.iter_bytes()
                     return
-                lines: list[str] = []
-                for line in response.iter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    data, lines = _events(lines), []
-                    if data is not None:
-                        yield _item(endpoint, data)
+                for event in wire.events(response.iter_lines()):
+                    yield _item(endpoint, event.data)
         finally:
             for handle in opened:
                 handle.close()
@@ -304,7 +260,7 @@ class AsyncHTTPClient(_Client):
         try:
             response = await self._http.post(endpoint.route, timeout=_timeout(self.timeout), **options)
         except httpx.TimeoutException:
-            raise RemoteError(f"{self.url}{endpoint.route} did not answer in time", 504) from None
+            raise wire.timed_out(f"{self.url}{endpoint.route}") from None
         finally:
             for handle in opened:
                 handle.close()
@@ -321,14 +277,8 @@ class AsyncHTTPClient(_Client):
                     async for chunk in chunks:
                         yield chunk
                     return
-                lines: list[str] = []
-                async for line in response.aiter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    data, lines = _events(lines), []
-                    if data is not None:
-                        yield _item(endpoint, data)
+                async for event in wire.aevents(response.aiter_lines()):
+                    yield _item(endpoint, event.data)
         finally:
             for handle in opened:
                 handle.close()
@@ -347,73 +297,3 @@ class AsyncHTTPClient(_Client):
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
-
-
-class URLDependency:
-    """``bento.depends(url=..., on=Service)``: a separately deployed service reached over HTTP/JSON.
-
-    Attributes are the remote APIs. With the service class given, each follows its API's calling
-    convention and JSON results are validated back into the declared types (arrays come back as arrays);
-    without it, calls block. ``.to_async`` / ``.to_sync`` pick a convention explicitly. The clients are
-    created on first use, so the remote service may start after this one.
-    """
-
-    def __init__(self, url: str, service: Any = None) -> None:
-        self.url = url
-        self.service = service
-        self._sync: SyncHTTPClient | None = None
-        self._async: AsyncHTTPClient | None = None
-
-    @property
-    def to_sync(self) -> _TypedView:
-        if self._sync is None:
-            self._sync = SyncHTTPClient(self.url)
-        return _TypedView(self._sync, self.service, is_async=False)
-
-    @property
-    def to_async(self) -> _TypedView:
-        if self._async is None:
-            self._async = AsyncHTTPClient(self.url)
-        return _TypedView(self._async, self.service, is_async=True)
-
-    def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
-            self._sync = None
-
-    async def aclose(self) -> None:
-        self.close()
-        if self._async is not None:
-            await self._async.aclose()
-            self._async = None
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        api = self.service.apis.get(name) if self.service is not None else None
-        view = self.to_async if api is not None and api.is_async else self.to_sync
-        return getattr(view, name)
-
-    def __repr__(self) -> str:
-        return f"<dependency on {self.url}>"
-
-
-class _TypedView:
-    def __init__(self, client: Any, service: Any, is_async: bool) -> None:
-        self._client = client
-        self._service = service
-        self._is_async = is_async
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-        api = self._service.apis.get(name) if self._service is not None else None
-        if api is None or api.signature.output_kind != "json":
-            return method
-        adapter = api.signature.output_adapter
-        if not self._is_async:
-            return lambda *args, **kwargs: adapter.validate_python(method(*args, **kwargs))
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return adapter.validate_python(await method(*args, **kwargs))
-
-        return call

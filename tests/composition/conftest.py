@@ -15,7 +15,6 @@ import uvicorn
 
 from bento.runtime.app import create_app
 from bento.runtime.state import LocalState
-from bento.core.services import Dependency
 from utils import free_port  # tests/utils.py (tests/ is on sys.path via its conftest)
 
 
@@ -47,16 +46,6 @@ def running(service: Any, *, internal: bool, uds: str | None = None) -> Iterator
     finally:
         server.should_exit = True
         thread.join(timeout=20)
-
-
-@pytest.fixture
-def no_resolver() -> Iterator[None]:
-    """Restore ``Dependency.resolver`` after a test that installs one."""
-    saved = Dependency.resolver
-    try:
-        yield
-    finally:
-        Dependency.resolver = saved
 
 
 @pytest.fixture

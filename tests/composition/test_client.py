@@ -123,4 +123,3 @@ def test_depends_on_a_url_with_the_class_for_typing(url: str) -> None:
     finally:
         caller.remote.close()
         caller.untyped.close()
-        Caller.dependencies["remote"]._value = None

@@ -1,12 +1,12 @@
 """``bento.depends`` across processes, proxy side: a real internal worker app on a Unix socket (uvicorn in
-a thread), called through the proxy that ``bento.runtime.remote.install`` puts behind dependencies."""
+a thread), called through the proxy that ``bento.runtime.remote.SocketResolver`` puts behind dependencies."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import numpy as np
@@ -75,33 +75,36 @@ class Frontend:
 
 
 @pytest.fixture
-def proxy(sock: str, no_resolver: None) -> Iterator[remote.RemoteService]:
+def frontend(sock: str) -> Iterator[Any]:
+    """A Frontend whose dependency is resolved as a worker of ``bento serve`` resolves it."""
     with running(Backend, internal=True, uds=sock):
-        remote.install({"Backend": sock})
-        frontend = Frontend()
-        dep = frontend.backend
-        assert isinstance(dep, remote.RemoteService)
-        try:
-            yield dep
-        finally:
-            dep.close()
-            Frontend.dependencies["backend"]._value = None
+        yield Frontend.instantiate(remote.SocketResolver({"Backend": sock}))
 
 
-def test_arrays_cross_the_socket_and_keep_their_type(proxy: remote.RemoteService) -> None:
+@pytest.fixture
+def proxy(frontend: Any) -> Iterator[remote.RemoteService]:
+    dep = frontend.backend
+    assert isinstance(dep, remote.RemoteService)
+    try:
+        yield dep
+    finally:
+        dep.close()
+
+
+def test_arrays_cross_the_socket_and_keep_their_type(proxy: remote.RemoteService, frontend: Any) -> None:
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     out = proxy.double(x)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32
     np.testing.assert_array_equal(out, x * 2)
-    np.testing.assert_array_equal(Frontend().combined(x), x * 2)
+    np.testing.assert_array_equal(frontend.combined(x), x * 2)
 
 
-def test_async_target_is_awaited_and_sync_target_has_to_async(proxy: remote.RemoteService) -> None:
+def test_async_target_is_awaited_and_sync_target_has_to_async(proxy: remote.RemoteService, frontend: Any) -> None:
     x = np.ones(3)
 
     async def gathered() -> np.ndarray:
         try:
-            return await Frontend().gathered(x)
+            return await frontend.gathered(x)
         finally:
             await proxy.aclose()
 
@@ -179,12 +182,27 @@ def test_internal_wire_format_is_refused_by_a_public_app() -> None:
     assert response.json()["error"] == "UnsupportedMediaType"
 
 
-def test_unreachable_dependency_is_service_unavailable(tmp_path: Path, no_resolver: None) -> None:
-    remote.install({"Backend": str(tmp_path / "nobody.sock")})
-    dep = Frontend.dependencies["backend"]
+def test_unreachable_dependency_is_service_unavailable(tmp_path: Path) -> None:
+    frontend = Frontend.instantiate(remote.SocketResolver({"Backend": str(tmp_path / "nobody.sock")}))
     try:
         with pytest.raises(ServiceUnavailable, match="Backend.double is not reachable"):
-            Frontend().backend.double(np.ones(1))
+            frontend.backend.double(np.ones(1))
     finally:
-        dep.resolve().close()
-        dep._value = None
+        frontend.backend.close()
+
+
+def test_without_a_resolver_the_dependency_runs_in_process() -> None:
+    dep = Frontend().backend
+    assert not isinstance(dep, remote.RemoteService)
+    np.testing.assert_array_equal(dep.double(np.ones(2)), np.full(2, 2.0))
+
+
+def test_a_resolver_reaches_dependencies_made_in_process(tmp_path: Path) -> None:
+    """A service the resolver leaves to this process resolves its own dependencies with the same resolver."""
+
+    @bento.service
+    class Edge:
+        frontend = bento.depends(Frontend)
+
+    edge = Edge.instantiate(remote.SocketResolver({"Backend": str(tmp_path / "nobody.sock")}))
+    assert isinstance(edge.frontend.instance.backend, remote.RemoteService)
