@@ -33,9 +33,7 @@ def describe_api(api: APIMethod) -> dict[str, Any]:
         "output_content_type": sig.output_content_type,
         "batchable": api.batchable,
         "input": _schema_of(sig.input_model.model_json_schema),
-        "output": _schema_of(lambda: sig.output_adapter.json_schema())
-        if sig.output_kind in ("json", "stream") else {"type": "string", "format": "binary"}
-        if sig.output_kind in ("file", "bytes") else {"type": "string"},
+        "output": _schema_of(lambda: sig.io.describe(sig.output_adapter.json_schema)),
     }
 
 

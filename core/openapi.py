@@ -74,28 +74,10 @@ def _find_media(prop: dict[str, Any]) -> str | None:
 
 
 def _response(sig: Signature, components: dict[str, Any]) -> dict[str, Any]:
-    kind = sig.output_kind
-    if kind == "json":
-        schema = _hoist(sig.output_adapter.json_schema(ref_template=REF), components)
-        content = {sig.output_content_type or "application/json": {"schema": schema}}
-    elif kind == "text":
-        content = {sig.output_content_type or "text/plain": {"schema": {"type": "string"}}}
-    elif kind == "bytes":
-        content = {sig.output_content_type or "application/octet-stream": {"schema": dict(BINARY)}}
-    elif kind == "file":
-        content = {sig.output_content_type or "application/octet-stream": {"schema": dict(BINARY)}}
-    else:
-        try:
-            item = _hoist(sig.output_adapter.json_schema(ref_template=REF), components)
-        except Exception:
-            item = {}
-        content = {
-            "text/event-stream": {"schema": {"type": "string", "description": "Server-Sent Events, one item "
-                                             "per `data:` event (send `Accept: text/event-stream`)"}},
-            sig.output_content_type or "text/plain": {"schema": {"type": "string", "description":
-                                                      "raw chunks as they are produced"}, "x-item": item},
-        }
-    return {"description": "Successful response", "content": content}
+    def schema() -> dict[str, Any]:
+        return _hoist(sig.output_adapter.json_schema(ref_template=REF), components)
+
+    return {"description": "Successful response", "content": sig.io.response_content(sig.output_content_type, schema)}
 
 
 def _error(description: str) -> dict[str, Any]:

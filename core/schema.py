@@ -2,8 +2,8 @@
 
 The input of an API is a pydantic model with one field per parameter (the JSON body is an object of the
 named parameters). ``numpy.ndarray`` annotations get a schema that reads nested JSON lists and writes them
-back; ``pathlib.Path`` and ``bytes`` parameters make the request multipart/form-data. The output kind
-decides the response: ``text`` (str), ``file`` (Path), ``bytes``, ``stream`` (generators) or ``json``.
+back; upload parameters (``pathlib.Path``, ``bytes``) make the request multipart/form-data. The output
+kind (:mod:`bento.core.kinds`: ``text``, ``file``, ``bytes``, ``stream``, ``json``...) decides the response.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ import collections.abc
 import inspect
 import typing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, PydanticUserError, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter, create_model
 from pydantic_core import core_schema
 
+from bento.core import kinds
 from bento.core.context import Context
+from bento.core.kinds import IOKind
 from bento.core.validators import ContentType
 
-OutputKind = Literal["json", "text", "file", "bytes", "stream"]
+OutputKind = str  # the name of a registered kind (bento.core.kinds): json, text, file, bytes, stream, ...
 InputKind = Literal["json", "multipart"]
 CONTEXT_NAMES = ("ctx", "context")
 
@@ -90,7 +91,7 @@ def _is_file_type(annotation: Any) -> bool:
     base, _ = strip_annotated(annotation)
     if typing.get_origin(base) in (list, collections.abc.Sequence):
         base, _ = strip_annotated(typing.get_args(base)[0])
-    return base in (Path, bytes) or (isinstance(base, type) and issubclass(base, Path))
+    return kinds.is_upload(base)
 
 
 def is_context_param(name: str, annotation: Any) -> bool:
@@ -121,27 +122,18 @@ class Signature:
     output_content_type: str | None
     output_adapter: TypeAdapter[Any]
 
+    @property
+    def io(self) -> IOKind:
+        """The strategy object of :attr:`output_kind` (see :mod:`bento.core.kinds`)."""
+        return kinds.get(self.output_kind)
 
-def _output_kind(func: Callable[..., Any], annotation: Any) -> tuple[OutputKind, Any, str | None]:
+
+def _output_kind(func: Callable[..., Any], annotation: Any) -> tuple[IOKind, Any, str | None]:
     base, meta = strip_annotated(annotation)
     content_type = next((m.content_type for m in meta if isinstance(m, ContentType)), None)
-    origin = typing.get_origin(base)
     is_gen = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
-    if is_gen or origin in (
-        collections.abc.Generator,
-        collections.abc.AsyncGenerator,
-        collections.abc.Iterator,
-        collections.abc.AsyncIterator,
-    ):
-        item = typing.get_args(base)[0] if typing.get_args(base) else Any
-        return "stream", item, content_type
-    if base is str:
-        return "text", base, content_type or "text/plain"
-    if isinstance(base, type) and issubclass(base, Path):
-        return "file", base, content_type
-    if base is bytes:
-        return "bytes", base, content_type or "application/octet-stream"
-    return "json", annotation, content_type or "application/json"
+    kind = kinds.detect(base, is_gen)
+    return kind, kind.output_type(annotation, base), content_type or kind.default_content_type
 
 
 def _output_adapter(annotation: Any) -> TypeAdapter[Any]:
@@ -181,14 +173,14 @@ def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
     if ret is inspect.Signature.empty:
         ret = Any
     kind, out_ann, content_type = _output_kind(func, ret)
-    adapter = _output_adapter(out_ann) if kind in ("json", "stream") else TypeAdapter(Any)
+    adapter = _output_adapter(out_ann) if kind.typed else TypeAdapter(Any)
     return Signature(
         params=tuple(params),
         context_param=context_param,
         input_model=model,
         input_kind="multipart" if any(p.is_file for p in params) else "json",
         output_annotation=ret,
-        output_kind=kind,
+        output_kind=kind.name,
         output_content_type=content_type,
         output_adapter=adapter,
     )

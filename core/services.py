@@ -49,7 +49,7 @@ class APIMethod:
 
     @property
     def is_stream(self) -> bool:
-        return self.signature.output_kind == "stream"
+        return self.signature.io.transport == "stream"
 
     @property
     def signature(self) -> Signature:

@@ -199,7 +199,7 @@ class Encoder:
     """Per-API result encoder for the non-stream kinds."""
 
     def __init__(self, signature: Signature) -> None:
-        self.kind = signature.output_kind
+        self.io = signature.io
         self.adapter = signature.output_adapter
         self.content_type = (signature.output_content_type or "").encode() or None
 
@@ -207,22 +207,8 @@ class Encoder:
         return self.adapter.dump_json(value, fallback=_fallback)
 
     def body(self, result: Any) -> tuple[bytes, bytes]:
-        """(content type, body) for every kind but ``file`` and ``stream``."""
-        kind = self.kind
-        if kind == "json":
-            return self.content_type or JSON_TYPE, self.to_json(result)
-        if kind == "text":
-            if not isinstance(result, str):
-                return JSON_TYPE, self.to_json(result)
-            ctype = self.content_type or b"text/plain"
-            if b"charset" not in ctype and ctype.startswith(b"text/"):
-                ctype += b"; charset=utf-8"
-            return ctype, result.encode()
-        if kind == "bytes":
-            if isinstance(result, (bytes, bytearray, memoryview)):
-                return self.content_type or b"application/octet-stream", bytes(result)
-            return JSON_TYPE, self.to_json(result)
-        raise AssertionError(kind)
+        """(content type, body) for the kinds sent as one body (not ``file`` or ``stream``)."""
+        return self.io.encode(result, self.content_type, self.to_json)
 
 
 async def send_body(send: Any, status: int, content_type: bytes, body: bytes, extra: Headers) -> None:

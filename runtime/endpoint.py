@@ -36,7 +36,7 @@ class APIEndpoint:
         self.rt = runtime
         self.decoder = codec.Decoder(sig, runtime.internal)
         self.encoder = codec.Encoder(sig)
-        self.kind = sig.output_kind
+        self.kind = sig.io.transport  # body, file or stream: which glue sends the result (core.kinds)
         self.stream_encoder = streaming.StreamEncoder(sig) if self.kind == "stream" else None
         self.context_param = sig.context_param
         self.multipart = sig.input_kind == "multipart"

@@ -192,7 +192,7 @@ class RemoteMethod:
         self.api = api
         sig = api.signature
         self.names = [p.name for p in sig.params]
-        self.kind = sig.output_kind
+        self.kind = sig.io.transport  # body (pickled), file or stream (core.kinds)
         self.where = f"{remote.service.name}.{api.name}"
         self.item_adapter: TypeAdapter[Any] | None = None
         self.item_base: Any = None

@@ -24,7 +24,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 
-from bento.core import wire
+from bento.core import kinds, wire
 from bento.errors import NotFound, ServiceUnavailable
 
 DEFAULT_TIMEOUT = 60.0
@@ -42,6 +42,11 @@ class Endpoint:
     multipart: bool
     output_kind: str
     item_is_text: bool = False
+
+    @property
+    def is_stream(self) -> bool:
+        kind = kinds.find(self.output_kind)
+        return kind is not None and kind.transport == "stream"
 
     @classmethod
     def from_operation(cls, route: str, op: dict[str, Any]) -> Endpoint:
@@ -69,7 +74,7 @@ class Endpoint:
     def request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         """httpx request options, and the files opened for them (close them after sending)."""
         bound = wire.bind(self.name, self.params, args, kwargs)
-        headers = {"accept": "text/event-stream"} if self.output_kind == "stream" else {}
+        headers = {"accept": "text/event-stream"} if self.is_stream else {}
         if not self.multipart:
             body = json.dumps(bound, default=_jsonable).encode()
             return {"content": body, "headers": {**headers, "content-type": "application/json"}}, []
@@ -126,15 +131,10 @@ def _raise_for(response: httpx.Response, body: bytes) -> None:
 
 
 def _decode(endpoint: Endpoint, response: httpx.Response) -> Any:
-    ctype = response.headers.get("content-type", "")
-    if ctype.startswith("application/json"):
-        return response.json()
-    if endpoint.output_kind == "file" or "filename" in response.headers.get("content-disposition", ""):
-        return wire.save_download(response.content, response.headers.get("content-disposition", ""),
-                                  "download", prefix="bento-client-")
-    if endpoint.output_kind == "text" or ctype.startswith("text/"):
-        return response.text
-    return response.content
+    # a kind this client does not know (a newer server's) is read by the generic rules of the base kind
+    kind = kinds.find(endpoint.output_kind) or kinds.IOKind()
+    return kind.decode(response.headers.get("content-type", ""), response.headers.get("content-disposition", ""),
+                       response.content)
 
 
 def _item(endpoint: Endpoint, data: str) -> Any:
@@ -199,7 +199,7 @@ class SyncHTTPClient(_Client):
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         endpoint = self._endpoint(api)
         options, opened = endpoint.request(args, kwargs)
-        if endpoint.output_kind == "stream":
+        if endpoint.is_stream:
             return self._stream(endpoint, options, opened)
         try:
             response = self._http.post(endpoint.route, timeout=_timeout(self.timeout), **options)
@@ -252,7 +252,7 @@ class AsyncHTTPClient(_Client):
         """A coroutine for the API's result, or an async iterator for a streaming API."""
         endpoint = self._endpoint(api)
         options, opened = endpoint.request(args, kwargs)
-        if endpoint.output_kind == "stream":
+        if endpoint.is_stream:
             return self._stream(endpoint, options, opened)
         return self._call(endpoint, options, opened)
 

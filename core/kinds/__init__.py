@@ -1,0 +1,81 @@
+"""The IO kinds registry: the one place that knows which kinds of API input and output exist.
+
+Every layer asks a kind object instead of switching on its name: ``core.schema`` recognises a signature's
+output kind (and upload parameters) with :func:`detect` / :func:`is_upload`; ``core.openapi`` and the
+builder's manifest describe results with ``kind.response_content`` / ``kind.describe``; the runtime
+encodes results with ``kind.encode`` and picks its transport glue (body, file, stream) by
+``kind.transport``; the HTTP clients decode answers with ``kind.decode``.
+
+Adding a kind (say PIL images)
+------------------------------
+1. Write one module here, e.g. ``core/kinds/image.py``, with a subclass of :class:`~bento.core.kinds.base.IOKind`:
+   set ``name`` and ``default_content_type``; implement ``matches`` (is a return annotation of this kind?
+   compare by module and class name so the framework stays an optional, lazily imported dependency),
+   ``encode`` (result -> content type and bytes), ``describe`` (its JSON schema, usually binary) and
+   ``decode`` (what a client makes of the bytes). Set ``upload = True`` and implement ``matches_param``
+   if parameters of that type are sent as multipart files.
+2. Add one line to :data:`BUILTIN` below (before ``JSONKind``, the catch-all), or call :func:`register`
+   from a plug-in. Kinds are tried in order, so a specific kind must come before a general one.
+
+Nothing in the runtime, the builder or the clients changes for a ``body`` kind; a new *transport* (a
+result that is neither one body, a file nor a stream of items) is the only thing that needs runtime glue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bento.core.errors import InvalidConfig
+from bento.core.kinds.base import IOKind, Transport
+from bento.core.kinds.plain import BytesKind, FileKind, JSONKind, TextKind
+from bento.core.kinds.stream import StreamKind
+
+__all__ = ["IOKind", "Transport", "detect", "get", "find", "register", "unregister", "is_upload", "names"]
+
+#: The built-in kinds, in the order a return annotation is tried against them (JSON last: it takes all).
+BUILTIN: tuple[IOKind, ...] = (StreamKind(), TextKind(), FileKind(), BytesKind(), JSONKind())
+
+_KINDS: list[IOKind] = list(BUILTIN)
+
+
+def register(kind: IOKind) -> IOKind:
+    """Add ``kind`` (its name must be new); it is tried after the kinds already there and before the
+    built-in catch-all ``json``."""
+    if not kind.name:
+        raise InvalidConfig(f"{type(kind).__name__} has no name")
+    if find(kind.name) is not None:
+        raise InvalidConfig(f"an IO kind named {kind.name!r} is already registered")
+    _KINDS.insert(len(_KINDS) - 1, kind)
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind added with :func:`register` (the built-in ones stay)."""
+    kind = find(name)
+    if kind is not None and kind not in BUILTIN:
+        _KINDS.remove(kind)
+
+
+def find(name: str) -> IOKind | None:
+    return next((k for k in _KINDS if k.name == name), None)
+
+
+def get(name: str) -> IOKind:
+    kind = find(name)
+    if kind is None:
+        raise KeyError(f"no IO kind named {name!r} (known: {', '.join(names())})")
+    return kind
+
+
+def names() -> list[str]:
+    return [k.name for k in _KINDS]
+
+
+def detect(base: Any, is_generator: bool) -> IOKind:
+    """The kind of a return annotation (``Annotated`` stripped), by the first kind that matches."""
+    return next(k for k in _KINDS if k.matches(base, is_generator))
+
+
+def is_upload(base: Any) -> bool:
+    """Whether a parameter of this (stripped, list-unwrapped) type is sent as a multipart file."""
+    return any(k.upload and k.matches_param(base) for k in _KINDS)
