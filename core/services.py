@@ -306,9 +306,10 @@ class Service(Generic[T]):
         ``__init__`` runs, so ``__init__`` may use them already)."""
         if resolver is None:
             return self.inner(*args, **kwargs)
-        instance = self.inner.__new__(self.inner)
+        new = self.inner.__new__  # what type.__call__ does, with the resolver set in between
+        instance = new(self.inner) if new is object.__new__ else new(self.inner, *args, **kwargs)
         instance.__dict__[_RESOLVER_ATTR] = resolver
-        instance.__init__(*args, **kwargs)
+        self.inner.__init__(instance, *args, **kwargs)
         return instance
 
     def __getattr__(self, name: str) -> Any:

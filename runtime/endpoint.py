@@ -36,7 +36,7 @@ class APIEndpoint:
         self.rt = runtime
         self.decoder = codec.Decoder(sig, runtime.internal)
         self.encoder = codec.Encoder(sig)
-        self.kind = sig.io.transport  # body, file or stream: which glue sends the result (core.kinds)
+        self.kind = sig.io.transport  # body, file or stream: the glue that sends results (core.kinds)
         self.stream_encoder = streaming.StreamEncoder(sig) if self.kind == "stream" else None
         self.context_param = sig.context_param
         self.multipart = sig.input_kind == "multipart"
@@ -48,7 +48,7 @@ class APIEndpoint:
 
     def bind(self, instance: Any) -> None:
         self.func = self.api.func.__get__(instance, type(instance))
-        if self.api.batchable and self.kind != "stream":
+        if self.api.batchable and self.api.signature.io.batchable:
             from bento.runtime.batching import wrap_batchable
 
             self.batched = wrap_batchable(self.api, self._plain_call)

@@ -175,6 +175,13 @@ class _Client:
         _raise_for(response, response.content)
         self.endpoints = _endpoints(response.json())
 
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        endpoint = self._endpoint(name)
+        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
+
+    def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
     def _endpoint(self, name: str) -> Endpoint:
         endpoints = self.__dict__.get("endpoints", {})
         if name not in endpoints:
@@ -191,10 +198,6 @@ class SyncHTTPClient(_Client):
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
         super().__init__(url, timeout, headers)
         self._http = httpx.Client(base_url=self.url, headers=self.headers, timeout=timeout)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        endpoint = self._endpoint(name)
-        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         endpoint = self._endpoint(api)
@@ -243,10 +246,6 @@ class AsyncHTTPClient(_Client):
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
         super().__init__(url, timeout, headers)
         self._http = httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=timeout)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        endpoint = self._endpoint(name)
-        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         """A coroutine for the API's result, or an async iterator for a streaming API."""

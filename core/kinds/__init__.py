@@ -27,15 +27,18 @@ from typing import Any
 
 from bento.core.errors import InvalidConfig
 from bento.core.kinds.base import IOKind, Transport
+from bento.core.kinds.rows import Rows
 from bento.core.kinds.plain import BytesKind, FileKind, JSONKind, TextKind
 from bento.core.kinds.stream import StreamKind
 
-__all__ = ["IOKind", "Transport", "detect", "get", "find", "register", "unregister", "is_upload", "names"]
+__all__ = ["IOKind", "Rows", "Transport", "detect", "get", "find", "register", "unregister", "is_upload", "names",
+           "row_strategies"]
 
 #: The built-in kinds, in the order a return annotation is tried against them (JSON last: it takes all).
 BUILTIN: tuple[IOKind, ...] = (StreamKind(), TextKind(), FileKind(), BytesKind(), JSONKind())
 
 _KINDS: list[IOKind] = list(BUILTIN)
+_ROWS: list[Rows] | None = None  # row_strategies(), rebuilt after a change
 
 
 def register(kind: IOKind) -> IOKind:
@@ -45,15 +48,19 @@ def register(kind: IOKind) -> IOKind:
         raise InvalidConfig(f"{type(kind).__name__} has no name")
     if find(kind.name) is not None:
         raise InvalidConfig(f"an IO kind named {kind.name!r} is already registered")
+    global _ROWS
     _KINDS.insert(len(_KINDS) - 1, kind)
+    _ROWS = None
     return kind
 
 
 def unregister(name: str) -> None:
     """Remove a kind added with :func:`register` (the built-in ones stay)."""
+    global _ROWS
     kind = find(name)
     if kind is not None and kind not in BUILTIN:
         _KINDS.remove(kind)
+        _ROWS = None
 
 
 def find(name: str) -> IOKind | None:
@@ -79,3 +86,12 @@ def detect(base: Any, is_generator: bool) -> IOKind:
 def is_upload(base: Any) -> bool:
     """Whether a parameter of this (stripped, list-unwrapped) type is sent as a multipart file."""
     return any(k.upload and k.matches_param(base) for k in _KINDS)
+
+
+def row_strategies() -> list[Rows]:
+    """Every kind's :class:`~bento.core.kinds.rows.Rows` strategies, registered kinds' before built-in ones."""
+    global _ROWS
+    if _ROWS is None:
+        ordered = [k for k in _KINDS if k not in BUILTIN] + [k for k in _KINDS if k in BUILTIN]
+        _ROWS = [rows for kind in ordered for rows in kind.rows]
+    return _ROWS

@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable, ClassVar, Literal
 
 from bento.core import wire
+from bento.core.kinds.rows import Rows
 
 Transport = Literal["body", "file", "stream"]
 JSON_TYPE = "application/json"
@@ -35,6 +36,10 @@ class IOKind:
     default_content_type: ClassVar[str | None] = "application/octet-stream"
     #: Whether parameters of this kind travel as multipart uploads.
     upload: ClassVar[bool] = False
+    #: Whether ``@bento.api(batchable=True)`` may merge calls of an API of this kind.
+    batchable: ClassVar[bool] = True
+    #: The values with rows this kind carries, for batching (see :mod:`bento.core.kinds.rows`).
+    rows: ClassVar[tuple[Rows, ...]] = ()
 
     # ---- recognising the kind in a signature -----------------------------------------------------
     def matches(self, base: Any, is_generator: bool) -> bool:

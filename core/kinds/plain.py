@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bento.core.kinds.base import JSON_TYPE, IOKind, SchemaOf, ToJSON
+from bento.core.kinds.rows import ArrayRows, FrameRows, ListRows, TupleRows
 
 
 class JSONKind(IOKind):
@@ -17,6 +18,7 @@ class JSONKind(IOKind):
 
     name = "json"
     typed = True
+    rows = (ArrayRows(), FrameRows(), ListRows(), TupleRows())
     default_content_type = JSON_TYPE
 
     def matches(self, base: Any, is_generator: bool) -> bool:

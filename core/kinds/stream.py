@@ -19,6 +19,7 @@ ITERATORS = (collections.abc.Generator, collections.abc.AsyncGenerator, collecti
 class StreamKind(IOKind):
     name = "stream"
     transport = "stream"
+    batchable = False
     typed = True  # the adapter validates and dumps each item
     default_content_type = None
 

@@ -16,6 +16,8 @@ from bento.builder.describe import describe_api
 from bento.core import kinds
 from bento.core.errors import InvalidConfig
 from bento.core.kinds.base import IOKind, SchemaOf, ToJSON
+from bento.core.kinds.rows import Rows
+from bento.runtime import batch_values
 from conftest import running
 
 
@@ -29,9 +31,24 @@ class Table:
         return isinstance(other, Table) and other.rows == self.rows
 
 
+class TableRows(Rows):
+    def owns(self, value: Any) -> bool:
+        return isinstance(value, Table)
+
+    def count(self, value: Any, dim: int) -> int | None:
+        return len(value.rows)
+
+    def take(self, value: Any, start: int, stop: int, dim: int) -> Any:
+        return Table(value.rows[start:stop])
+
+    def concat(self, parts: list[Any], dim: int) -> Any:
+        return Table([row for part in parts for row in part.rows])
+
+
 class CSVKind(IOKind):
     name = "csv"
     default_content_type = "text/csv"
+    rows = (TableRows(),)
 
     def matches(self, base: Any, is_generator: bool) -> bool:
         return base is Table
@@ -108,3 +125,16 @@ def test_names_must_be_new_and_builtins_stay() -> None:
 def test_upload_parameters_come_from_the_kinds() -> None:
     assert kinds.is_upload(Path) and kinds.is_upload(bytes)
     assert not kinds.is_upload(str) and not kinds.is_upload(Table)
+
+
+def test_a_registered_kinds_rows_are_batched(csv_kind: IOKind) -> None:
+    a, b = {"t": Table([["1"], ["2"]]), "k": 1}, {"t": Table([["3"]]), "k": 1}
+    assert batch_values.describe(a, 0, ())[0] == 2  # type: ignore[index]
+    assert batch_values.describe(a, 0, ())[1] == batch_values.describe(b, 0, ())[1]  # type: ignore[index]
+    merged = batch_values.merge_requests([a, b], 0, ())
+    assert merged == {"t": Table([["1"], ["2"], ["3"]]), "k": 1}
+    parts = batch_values.split_result(Table([["x"], ["y"], ["z"]]), [2, 1], 0, "api")
+    assert parts == [Table([["x"], ["y"]]), Table([["z"]])]
+    assert batch_values.join_results(parts, 0) == Table([["x"], ["y"], ["z"]])
+    chunks = batch_values.split_request(merged, 0, 2, 3)
+    assert [(c["t"], n) for c, n in chunks] == [(Table([["1"], ["2"]]), 2), (Table([["3"]]), 1)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, AsyncGenerator, Iterator
+from typing import Annotated, Any, AsyncGenerator, Iterator
 
 import numpy as np
 import pytest
@@ -157,3 +157,43 @@ def test_depends_outside_a_server_instantiates_in_process() -> None:
 
     assert Outer().shout("hi") == "HI"
     assert [s.name for s in Outer.graph()] == ["Outer", "Example"]
+
+
+def test_dependencies_are_made_by_the_resolver_the_instance_was_created_with() -> None:
+    from bento.core.calling import LocalService
+
+    @bento.service
+    class Leaf:
+        @bento.api
+        def ping(self) -> str:
+            return "pong"
+
+    @bento.service
+    class Root:
+        leaf = bento.depends(Leaf)
+
+        def __init__(self) -> None:
+            self.seen_in_init = self.leaf  # the resolver is there before __init__ runs
+
+    asked: list[str] = []
+
+    def resolver(dep: Any) -> Any:
+        asked.append(dep.on.name)
+        return "a proxy"
+
+    root = Root.instantiate(resolver)
+    assert root.leaf == "a proxy" and root.seen_in_init == "a proxy" and asked == ["Leaf"]
+    plain = Root()  # no resolver: in-process, per instance
+    assert isinstance(plain.leaf, LocalService) and plain.leaf.ping() == "pong"
+    assert Root().leaf is not plain.leaf and plain.leaf is plain.leaf
+    assert Root.instantiate(lambda dep: None).leaf.ping() == "pong"  # None: left to this process
+
+
+def test_a_url_dependency_needs_the_sdks_client() -> None:
+    from bento.core.services import Dependency
+    from bento.dependency import URLDependency
+
+    with pytest.raises(InvalidConfig, match="needs a client"):
+        Dependency(url="http://localhost:1")
+    dep = bento.depends(url="http://localhost:1")
+    assert dep.connect is URLDependency
