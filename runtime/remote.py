@@ -1,9 +1,9 @@
 """``bento.depends(OtherService)`` under ``bento serve``: a proxy that calls the other service's workers.
 
 The supervisor runs every dependency in its own worker processes, listening on a Unix socket in the
-private runtime directory, and calls :func:`install` in every worker with ``{service name: socket path}``.
-From then on a dependency attribute resolves to a :class:`RemoteService` whose methods read like the
-local ones: ``self.dep.method(x)`` blocks for a sync API and returns an awaitable for an async one;
+private runtime directory, and each worker creates its service with a :class:`SocketResolver` over
+``{service name: socket path}``. A dependency attribute of that instance resolves to a
+:class:`RemoteService` whose methods read like the local ones: ``self.dep.method(x)`` blocks for a sync API and returns an awaitable for an async one;
 ``.to_async`` / ``.to_sync`` give the other convention (each backed by its own connection pool, see
 ``bento.runtime.uds_client``, so sync code never needs an event loop and async code never blocks one).
 

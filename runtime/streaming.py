@@ -12,10 +12,10 @@ import concurrent.futures
 import contextvars
 import json
 import logging
-import typing
 from typing import Any, AsyncIterator, Callable
 
-from bento.core.schema import Signature, strip_annotated
+from bento.core.kinds.stream import ItemFraming
+from bento.core.schema import Signature
 
 END = object()
 logger = logging.getLogger("bento.server")
@@ -83,43 +83,14 @@ class AsyncStep:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
-class StreamEncoder:
-    """Per-API chunk framing; picks raw or SSE per request."""
+class StreamEncoder(ItemFraming):
+    """The stream kind's item framing (``bento.core.kinds.stream``) with the runtime's JSON fallbacks."""
 
     def __init__(self, signature: Signature) -> None:
-        self.adapter = signature.output_adapter
-        base, _ = strip_annotated(signature.output_annotation)
-        args = typing.get_args(base)
-        item = strip_annotated(args[0])[0] if args else Any
-        if signature.output_content_type:
-            self.raw_type = signature.output_content_type.encode()
-        elif item is str:
-            self.raw_type = b"text/plain; charset=utf-8"
-        elif item is bytes:
-            self.raw_type = b"application/octet-stream"
-        else:
-            self.raw_type = b"application/x-ndjson"
-
-    def _json(self, item: Any) -> bytes:
         from bento.runtime.codec import _fallback
 
-        return self.adapter.dump_json(item, fallback=_fallback)
-
-    def raw(self, item: Any) -> bytes:
-        if isinstance(item, str):
-            return item.encode()
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            return bytes(item)
-        return self._json(item) + b"\n"
-
-    def sse(self, item: Any) -> bytes:
-        if isinstance(item, (bytes, bytearray, memoryview)):
-            text = bytes(item).decode("utf-8", "replace")
-        elif isinstance(item, str):
-            text = item
-        else:
-            text = self._json(item).decode()
-        return "".join(f"data: {line}\n" for line in text.split("\n")).encode() + b"\n"
+        adapter = signature.output_adapter
+        super().__init__(signature, lambda item: adapter.dump_json(item, fallback=_fallback))
 
 
 async def send_stream(receive: Any, send: Any, first: Any, steps: Any, encode: Callable[[Any], bytes],

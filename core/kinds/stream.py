@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import collections.abc
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bento.core.kinds.base import IOKind, SchemaOf
+from bento.core.kinds.base import IOKind, SchemaOf, ToJSON
+
+if TYPE_CHECKING:
+    from bento.core.schema import Signature
 
 ITERATORS = (collections.abc.Generator, collections.abc.AsyncGenerator, collections.abc.Iterator,
              collections.abc.AsyncIterator)
@@ -44,3 +47,43 @@ class StreamKind(IOKind):
 
     def describe(self, schema: SchemaOf) -> dict[str, Any]:
         return schema()
+
+
+class ItemFraming:
+    """Per-API framing of a stream's items: raw chunks (``raw_type``) or SSE frames, one item per event.
+
+    Strings go as they are, bytes as they are (SSE: UTF-8 decoded), anything else as JSON by ``to_json``
+    (raw: one JSON document per line). The runtime's streaming glue sends what these return.
+    """
+
+    def __init__(self, signature: Signature, to_json: ToJSON) -> None:
+        from bento.core.schema import strip_annotated
+
+        self.to_json = to_json
+        base, _ = strip_annotated(signature.output_annotation)
+        args = typing.get_args(base)
+        item = strip_annotated(args[0])[0] if args else Any
+        if signature.output_content_type:
+            self.raw_type = signature.output_content_type.encode()
+        elif item is str:
+            self.raw_type = b"text/plain; charset=utf-8"
+        elif item is bytes:
+            self.raw_type = b"application/octet-stream"
+        else:
+            self.raw_type = b"application/x-ndjson"
+
+    def raw(self, item: Any) -> bytes:
+        if isinstance(item, str):
+            return item.encode()
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return bytes(item)
+        return self.to_json(item) + b"\n"
+
+    def sse(self, item: Any) -> bytes:
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            text = bytes(item).decode("utf-8", "replace")
+        elif isinstance(item, str):
+            text = item
+        else:
+            text = self.to_json(item).decode()
+        return "".join(f"data: {line}\n" for line in text.split("\n")).encode() + b"\n"
