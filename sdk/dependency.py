@@ -84,8 +84,9 @@ class _TypedView:
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
         api = self._service.apis.get(name) if self._service is not None else None
-        if api is None or api.signature.output_kind != "json":
-            return method
+        kind = api.signature.io if api is not None else None
+        if api is None or kind is None or not (kind.typed and kind.transport == "body"):
+            return method  # only typed single answers (JSON) are validated back into the declared type
         adapter = api.signature.output_adapter
         if not self._is_async:
             return lambda *args, **kwargs: adapter.validate_python(method(*args, **kwargs))
