@@ -81,3 +81,17 @@ def test_grain_checker_sees_a_crossing(tmp_path: Path) -> None:
     src.write_text("def f():\n    from bento.client import SyncHTTPClient\n    import bento.runtime.app\n")
     layers = {_layer_of(m) for _, m in _imports(src, "bento.core")}
     assert layers == {"bento", "bento.runtime"}
+
+
+def test_every_subpackage_is_packaged() -> None:
+    """A folder with an ``__init__.py`` under a layer must be in ``packages``, or a wheel leaves it out."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {folder: pkg for pkg, folder in setuptools["package-dir"].items()}
+    expected = set()
+    for folder, pkg in folders.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder).parts
+            expected.add(".".join([pkg, *rel]))
+    assert expected - set(setuptools["packages"]) == set()
