@@ -112,6 +112,47 @@ def _operation(api: APIMethod, components: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
+TASK_STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["task_id", "status"],
+    "properties": {
+        "task_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["in_progress", "success", "failure", "cancelled"]},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "executed_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+
+
+def _task_paths(api: APIMethod, components: dict[str, Any]) -> dict[str, Any]:
+    """``@bento.task``: submit (the API's request body), then status/get/cancel/retry by ``task_id``."""
+    components.setdefault("TaskStatus", TASK_STATUS_SCHEMA)
+    status = {"description": "The task's status", "content": {"application/json": {"schema": {
+        "$ref": REF.format(model="TaskStatus")}}}}
+    task_id = [{"name": "task_id", "in": "query", "required": True, "schema": {"type": "string"}}]
+    base = api.route.rstrip("/")
+    submit = _operation(api, components)
+    submit["responses"] = {"200": status, "400": _error("Invalid input; nothing was queued")}
+    submit.update({"summary": f"submit {api.name} as a background task", "tags": ["Tasks"],
+                   "x-bento-task": True})
+    result = _operation(api, components)["responses"]["200"]
+    unknown = _error("No such task")
+    return {
+        f"{base}/submit": {"post": submit},
+        f"{base}/status": {"get": {"summary": f"status of a {api.name} task", "tags": ["Tasks"],
+                                   "parameters": task_id, "responses": {"200": status, "404": unknown}}},
+        f"{base}/get": {"get": {"summary": f"result of a {api.name} task", "tags": ["Tasks"],
+                                "parameters": task_id, "responses": {
+                                    "200": result, "404": unknown, "409": _error("Still in progress")}}},
+        f"{base}/cancel": {"put": {"summary": f"cancel a {api.name} task", "tags": ["Tasks"],
+                                   "parameters": task_id, "responses": {
+                                       "200": status, "404": unknown, "409": _error("Already finished")}}},
+        f"{base}/retry": {"post": {"summary": f"run a finished {api.name} task again as a new task",
+                                   "tags": ["Tasks"], "parameters": task_id, "responses": {
+                                       "200": status, "404": unknown, "409": _error("Still in progress")}}},
+    }
+
+
 def _probe(summary: str) -> dict[str, Any]:
     return {"get": {"summary": summary, "tags": ["Infrastructure"], "responses": {
         "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -124,7 +165,10 @@ def openapi_document(service: Service[Any]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for api in service.apis.values():
-        paths[api.route] = {"post": _operation(api, components)}
+        if api.is_task:
+            paths.update(_task_paths(api, components))
+        else:
+            paths[api.route] = {"post": _operation(api, components)}
     paths["/livez"] = _probe("Liveness: the worker answers")
     paths["/readyz"] = _probe("Readiness: every worker finished __init__ and its startup hooks")
     if service.config.metrics.enabled:
@@ -142,5 +186,6 @@ def openapi_document(service: Service[Any]) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": components},
         "tags": [{"name": "APIs", "description": f"The APIs of {service.name} (all POST)"},
+                 {"name": "Tasks", "description": "Background tasks: submit, then poll status and get the result"},
                  {"name": "Infrastructure", "description": "Health and metrics"}],
     }

@@ -42,6 +42,7 @@ class Endpoint:
     multipart: bool
     output_kind: str
     item_is_text: bool = False
+    is_task: bool = False  # @bento.task: ``route`` is the task's base route (``/name``)
 
     @property
     def is_stream(self) -> bool:
@@ -60,6 +61,9 @@ class Endpoint:
         responses = op.get("responses", {}).get("200", {}).get("content", {})
         kind = op.get("x-bento-output-kind") or _guess_kind(responses)
         item: dict[str, Any] = next((c.get("x-item") for c in responses.values() if "x-item" in c), {}) or {}
+        is_task = bool(op.get("x-bento-task"))
+        if is_task:
+            route = route.removesuffix("/submit")
         return cls(
             name=op.get("operationId") or route.strip("/").replace("/", "_"),
             route=route,
@@ -69,6 +73,7 @@ class Endpoint:
             multipart=multipart,
             output_kind=kind,
             item_is_text=item.get("type") == "string",
+            is_task=is_task,
         )
 
     def request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -177,6 +182,10 @@ class _Client:
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         endpoint = self._endpoint(name)
+        if endpoint.is_task:
+            from bento.task_client import TaskMethod
+
+            return TaskMethod(self, endpoint)
         return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:

@@ -9,8 +9,8 @@ import bento
 def test_public_surface_is_pinned() -> None:
     assert bento.__all__ == sorted([
         "AsyncHTTPClient", "BentoError", "Context", "Cookie", "Service", "SyncHTTPClient", "__version__", "api",
-        "bentos", "depends", "models", "on_deployment", "on_shutdown", "on_startup", "runner_service", "service",
-        "validators",
+        "asgi_app", "bentos", "depends", "get_current_service", "images", "importing", "models", "on_deployment",
+        "on_shutdown", "on_startup", "runner_service", "service", "task", "validators",
     ])
     for name in bento.__all__:
         assert getattr(bento, name) is not None

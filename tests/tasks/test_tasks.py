@@ -155,3 +155,43 @@ def test_two_workers_never_run_the_same_task(tmp_path: Path, workers: int) -> No
     runs = {p.name: len(p.read_text().split()) for p in (tmp_path / "marks").glob("start-*")}
     assert runs == {f"start-{x}": 1 for x in range(40)}  # each ran exactly once
     assert len(pids) == workers
+
+
+def test_clients_submit_and_fetch_tasks(tmp_path: Path) -> None:
+    import asyncio
+
+    import bento
+    from bento.errors import RemoteError
+    from bento.task_client import ResultStatus
+
+    _, env = _write(tmp_path)
+    with serve(["service.py:Jobs"], tmp_path, env=env) as server:
+        doc = httpx.get(f"{server.url}/docs.json").json()
+        assert doc["paths"]["/square/submit"]["post"]["x-bento-task"] is True
+        assert "/square" not in doc["paths"] and "/square/status" in doc["paths"]
+        from openapi_spec_validator import validate
+
+        validate(doc)  # the task routes keep the document valid OpenAPI 3.1
+        with bento.SyncHTTPClient(server.url) as client:
+            task = client.square.submit(x=5)
+            assert task.wait(timeout=20)["y"] == 25
+            assert task.get_status() is ResultStatus.SUCCESS
+            assert client.square(x=6)["y"] == 36  # submit and wait
+            again = task.retry()
+            assert again.id != task.id and again.wait(timeout=20)["y"] == 25
+            failed = client.boom.submit()
+            with pytest.raises(RemoteError, match="no luck"):
+                failed.wait(timeout=20)
+            slow = client.slow.submit(seconds=30)
+            assert slow.cancel() in (ResultStatus.IN_PROGRESS, ResultStatus.CANCELLED)
+            deadline = time.monotonic() + 10
+            while slow.get_status() is not ResultStatus.CANCELLED:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+
+        async def use_async() -> Any:
+            async with bento.AsyncHTTPClient(server.url) as client:
+                task = await client.square.submit(x=9)
+                return await task.wait(timeout=20)
+
+        assert asyncio.run(use_async())["y"] == 81
