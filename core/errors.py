@@ -15,6 +15,7 @@ upwards (``store/`` imports no other layer). ``bento.errors`` is the public face
     ├── ContainerizeError         exit 8, HTTP 500   `bento containerize` could not produce an image
     ├── ServiceUnavailable        exit 9, HTTP 503   overload, not ready, a batch that cannot meet its deadline
     ├── ServiceLoadError          exit 10, HTTP 500  the user's service file raised while being imported
+    ├── StoreFull                 exit 11, HTTP 507  the store's disk has no room for what is being saved or imported
     └── RemoteError               exit 1, HTTP 502   a dependency or a remote server answered with an error
 
 Library code raises these; only the CLI (exit code + one line) and the server (JSON body + status)
@@ -95,6 +96,17 @@ class ServiceLoadError(BentoError):
 
     exit_code = 10
     http_status = 500
+
+
+class StoreFull(BentoError):
+    """The filesystem of the store ran out of space (or quota) while an item was saved or imported.
+
+    Nothing was published and the scratch copy is already removed; the message names the store and the
+    space needed.
+    """
+
+    exit_code = 11
+    http_status = 507
 
 
 class RemoteError(BentoError):

@@ -15,6 +15,7 @@ from bento.core.errors import (
     RemoteError,
     ServiceLoadError,
     ServiceUnavailable,
+    StoreFull,
     UnsafePath,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "RemoteError",
     "ServiceLoadError",
     "ServiceUnavailable",
+    "StoreFull",
     "UnsafePath",
 ]

@@ -37,6 +37,15 @@ def check_component(value: str, what: str, tag: str | None = None) -> str:
     return value
 
 
+def check_version(value: str, tag: str | None = None) -> str:
+    """A valid version that is not reserved: ``latest`` names the pointer file beside the versions."""
+    check_component(value, "version", tag)
+    if value == LATEST:
+        where = f"tag {tag!r}" if tag is not None else f"version {value!r}"
+        raise InvalidArgument(f"{where}: 'latest' is reserved (it points at the newest version); choose another version")
+    return value
+
+
 @dataclass(frozen=True)
 class Tag:
     """A parsed tag. ``version`` is ``None`` for ``name`` / ``name:latest``."""

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from bento.store import archive, manifest as _manifest
-from bento.core.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound, UnsafePath
+from bento.core.errors import AlreadyExists, InvalidArgument, NotFound
 from bento.store.item import Item
 from bento.store.scratch import scratch_dir
-from bento.store.tags import Tag, check_component
+from bento.store.tags import Tag, check_version
+from bento.store.unpack import Unpacker
 
 if TYPE_CHECKING:
     from bento.store import Store
@@ -111,23 +112,21 @@ def _open_source(src: str | os.PathLike[str]) -> IO[bytes]:
 
 def import_archive(store: Store, kind: str, src: str | os.PathLike[str] | IO[bytes], *,
                    progress: _manifest.Progress | None = None) -> tuple[Item, bool]:
-    """Import an archive, verifying every file against its manifest; ``(item, existed)``.
+    """Import an archive, verifying every member against its manifest as it is extracted; ``(item, existed)``.
 
-    Refused archives (unsafe members, links, devices, content that does not match the manifest, a tag
-    taken by different content) leave the store untouched.
+    Refused archives (unsafe members, links, devices, content that does not match the manifest or expands
+    past it, reserved tags, more than the disk holds, a tag taken by different content) leave the store
+    untouched and no scratch behind.
     """
     target = _items(store, kind)
-    with scratch_dir(target._tmp_root(), "import-") as staging:
+    with scratch_dir(target._tmp_root(), "import-", what=f"importing a {kind}") as staging:
+        unpacker = Unpacker(kind, staging, store.root, progress)
         if isinstance(src, (str, os.PathLike)):
             with _open_source(src) as f:
-                found = archive.extract(f, staging, progress)
+                found = unpacker.run(f)
         else:
-            found = archive.extract(src, staging, progress)
-        groups = _group(found, kind)
-        verified: list[tuple[ItemStore, str, dict[str, Any]]] = []
-        for prefix, files in groups.items():
-            item_kind = kind if prefix == kind else "model"
-            verified.append((_items(store, item_kind), prefix, _check(staging / prefix, item_kind, files)))
+            found = unpacker.run(src)
+        verified = [(_items(store, u.kind), u.prefix, u.info) for u in found]
         for items, _, info in verified:  # refuse before publishing anything
             existing = items._existing(info["name"], info["version"])
             if existing is not None and existing.digest != info["digest"]:
@@ -140,49 +139,6 @@ def import_archive(store: Store, kind: str, src: str | os.PathLike[str] | IO[byt
                 result = published
         assert result is not None
         return result
-
-
-def _group(found: dict[str, tuple[str, int]], kind: str) -> dict[str, dict[str, tuple[str, int]]]:
-    groups: dict[str, dict[str, tuple[str, int]]] = {}
-    for member, digest in found.items():
-        parts = member.split("/")
-        if parts[0] == kind and len(parts) >= 2:
-            prefix, rel = kind, "/".join(parts[1:])
-        elif kind == "bento" and parts[0] == "models" and len(parts) >= 4:
-            prefix, rel = "/".join(parts[:3]), "/".join(parts[3:])
-        else:
-            other = {"model": "bento", "bento": "model"}[kind]
-            if parts[0] == other:
-                raise InvalidArgument(f"this is a {other} archive; import it with "
-                                      f"`bento {'models ' if other == 'model' else ''}import`")
-            raise UnsafePath(f"archive member {member!r} is outside the {kind} archive layout; refused")
-        groups.setdefault(prefix, {})[rel] = digest
-    if kind not in groups:
-        raise IntegrityError(f"the archive holds no {kind} (no {kind}/{kind}.yaml)")
-    return groups
-
-
-def _check(root: Path, kind: str, files: dict[str, tuple[str, int]]) -> dict[str, Any]:
-    """Compare what was extracted with the item's manifest; return the manifest."""
-    manifest_name = f"{kind}.yaml"
-    if manifest_name not in files:
-        raise IntegrityError(f"archive {kind} at {root.name} has no {manifest_name}")
-    info = _manifest.load(root / manifest_name)
-    name, version = str(info.get("name")), str(info.get("version"))
-    check_component(name, "name")
-    check_component(version, "version")
-    listed = {str(f.get("path")): f for f in info["files"] if isinstance(f, dict)}
-    content = {rel: d for rel, d in files.items() if rel != manifest_name}
-    issues = [f"missing file: {p}" for p in sorted(set(listed) - set(content))]
-    issues += [f"file not in the manifest: {p}" for p in sorted(set(content) - set(listed))]
-    issues += [f"altered file: {p}" for p in sorted(set(listed) & set(content))
-               if (listed[p].get("sha256"), listed[p].get("size")) != content[p]]
-    if not issues and _manifest.content_digest(listed.values()) != info.get("digest"):
-        issues.append("manifest digest does not match its file list")
-    if issues:
-        raise IntegrityError(f"archive {kind} {name}:{version} does not match its manifest: {'; '.join(issues[:5])}"
-                             f"{' ...' if len(issues) > 5 else ''}; nothing was imported")
-    return info
 
 
 def _remote_dir(url: str, kind: str, name: str) -> tuple[Any, str]:
@@ -226,7 +182,7 @@ def pull(store: Store, kind: str, tag: str, url: str, *, progress: _manifest.Pro
         if not matches:
             raise NotFound(f"{kind} {tag} not found at {url}")
         version = matches[0]
-    check_component(version, "version")
+    check_version(version, f"{parsed.name}:{version}")
     with fs.open(f"{folder}/{version}{ext}", "rb") as f:
         return import_archive(store, kind, f, progress=progress)
 
