@@ -17,14 +17,14 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from bento.store import manifest as _manifest
+from bento.store import durable, manifest as _manifest
 from bento.core.errors import AlreadyExists, IntegrityError, InvalidArgument, NotFound
 from bento.store.item import Item
 from bento.store.locking import file_lock
 from bento.store.paths import atomic_write, safe_join
 from bento.store.scratch import scratch_dir
 from bento.store.staging import Staged, check_staged_tree, materialize_links
-from bento.store.tags import LATEST, Tag, check_component, new_version
+from bento.store.tags import LATEST, Tag, check_component, check_version, new_version
 
 TOOL_VERSION = "0.1.0"
 Referrers = Callable[[Item], builtins.list[str]]
@@ -131,30 +131,30 @@ class ItemStore:
                 raise InvalidArgument("a bento needs an explicit version (the builder's content hash)")
             version = new_version(now)
         else:
-            check_component(version, "version", f"{name}:{version}")
-            if version == LATEST:
-                raise InvalidArgument(f"{name}:{version}: 'latest' is reserved; choose another version")
+            check_version(version, f"{name}:{version}")
         # Fail on unserialisable labels/metadata before the caller writes gigabytes.
         _manifest.dump(_manifest.build(name, version, when, labels, metadata, extra, [], TOOL_VERSION))
-        with scratch_dir(self._tmp_root(), f"{self.kind}-{name}-") as staging:
+        what = f"saving {self.kind} {name}:{version}"
+        with scratch_dir(self._tmp_root(), f"{self.kind}-{name}-", what=what) as staging:
             staged = Staged(self.kind, name, version, staging)
             yield staged
             materialize_links(staging)
             rels = check_staged_tree(staging, self.manifest_name)
-            files = _manifest.hash_files(staging, rels, progress)
+            files = durable.hash_and_sync(staging, rels, progress)  # hashing overlaps the flush to disk
             info = _manifest.build(name, version, when, labels, metadata, extra, files, TOOL_VERSION)
-            (staging / self.manifest_name).write_bytes(_manifest.dump(info))
+            durable.write_synced(staging / self.manifest_name, _manifest.dump(info))
             staged.item, staged.existed = self.publish(staging, info)
 
     def copy_in(self, item: Item, progress: _manifest.Progress | None = None) -> Item:
         """Copy a complete item (e.g. from another store home) into this store, verifying every hash."""
         info = item.info
         check_component(str(info.get("name")), "name")
-        check_component(str(info.get("version")), "version")
+        check_version(str(info.get("version")), item.tag)
         existing = self._existing(info["name"], info["version"])
         if existing is not None and existing.digest == info.get("digest"):
             return existing
-        with scratch_dir(self._tmp_root(), f"{self.kind}-{info['name']}-") as staging:
+        with scratch_dir(self._tmp_root(), f"{self.kind}-{info['name']}-", what=f"copying {self.kind} {item.tag}") \
+                as staging, durable.Syncer() as syncer:
             for entry in info["files"]:
                 src = item.path_of(entry["path"])
                 dst = safe_join(staging, entry["path"], what=f"file in {item.tag}")
@@ -164,23 +164,29 @@ class ItemStore:
                     raise IntegrityError(f"{self.kind} {item.tag} at {item.path}: {entry['path']} does not match its "
                                          "manifest; the source is altered and was not copied")
                 _keep_mtime(src, dst)
+                syncer.add_path(dst)
             if _manifest.content_digest(info["files"]) != info.get("digest"):
                 raise IntegrityError(f"{self.kind} {item.tag}: manifest digest does not match its file list")
             shutil.copyfile(item.manifest_path, staging / self.manifest_name)
             # Copies keep their source's times (like `cp -p`): the size/mtime record of the copy is then the
             # same every time the same item is copied, so a Docker build context holding it stays cacheable.
             _keep_mtime(item.manifest_path, staging / self.manifest_name)
+            syncer.add_path(staging / self.manifest_name)
+            syncer.wait()
             published, _ = self.publish(staging, _manifest.load(staging / self.manifest_name))
             return published
 
     def publish(self, staging: Path, info: dict[str, Any]) -> tuple[Item, bool]:
-        """Move a complete, verified staging directory into place; ``(item, existed)``.
+        """Move a complete, verified staging directory (files already fsynced) into place; ``(item, existed)``.
 
         Identical content under the same version is a no-op; different content raises AlreadyExists.
         """
         name, version = str(info["name"]), str(info["version"])
+        check_component(name, "name")
+        check_version(version, f"{name}:{version}")  # `latest` is the pointer file beside the versions
         name_dir = safe_join(self.dir, name, what=f"{self.kind} name")
         target = safe_join(name_dir, version, what=f"{self.kind} version")
+        fresh = not name_dir.exists()
         with file_lock(name_dir / ".lock"):
             existed = False
             if (target / self.manifest_name).is_file():
@@ -195,7 +201,12 @@ class ItemStore:
                 if target.exists():  # a leftover without manifest is never a published item
                     shutil.rmtree(target)
                 os.chmod(staging, 0o755)
+                durable.fsync_tree_dirs(staging)  # every file's directory entry, before it is visible
                 os.rename(staging, target)
+                durable.fsync_dir(name_dir)  # the rename itself
+                if fresh:
+                    durable.fsync_dir(self.dir)
+                    durable.fsync_dir(self.home)
             os.utime(target)  # publication time breaks creation-time ties (reproducible bentos)
             item = Item(self.kind, name, version, target)
             self._maybe_set_latest(name_dir, item)
@@ -240,14 +251,12 @@ class ItemStore:
 
     def _remember_stat(self, item: Item) -> None:
         try:
-            atomic_write(self._stat_path(item), json.dumps(_stat_of(item), sort_keys=True).encode())
+            atomic_write(self._stat_path(item), json.dumps(_stat_of(item), sort_keys=True).encode(), durable=False)
         except OSError:  # a read-only store (e.g. in an image) is re-hashed on each check instead
             pass
 
     def _tmp_root(self) -> Path:
-        tmp = self.home / ".tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp
+        return self.home / ".tmp"  # made by scratch_dir
 
     def _existing(self, name: str, version: str) -> Item | None:
         path = self.dir / name / version
