@@ -97,3 +97,19 @@ def test_a_killed_writer_leaves_no_item_and_its_scratch_is_swept(tmp_path: Path,
         m.path_of("f").write_bytes(b"1")
     assert list((bento_home / ".tmp").iterdir()) == []
     assert [i.name for i in store.models.list()] == ["next"]
+
+
+def test_a_killed_writers_scratch_is_removed_by_the_next_save_at_once(tmp_path: Path, bento_home: Path) -> None:
+    # Locks are taken before their directory exists, so no grace period is needed: gigabytes of a crashed
+    # save are reclaimed by the very next store operation, not a minute later.
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-c", KILLED], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "WRITING"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert len(list((bento_home / ".tmp").iterdir())) == 2  # its directory and its lock
+    with open_store().models.create("next") as m:
+        m.path_of("f").write_bytes(b"1")
+    assert list((bento_home / ".tmp").iterdir()) == []
