@@ -27,7 +27,7 @@ from bento.builder import describe, dockerfile, images, lock, ownwheel, vendor
 from bento.builder.files import select_files
 from bento.core.bentofile import BuildConfig
 from bento.core.errors import BuildError, InvalidConfig
-from bento.core.project import read_description, read_project
+from bento.core.project import inside_project, read_description, read_project
 
 Progress = Callable[[str], None]
 FileContent = bytes | Path
@@ -194,7 +194,7 @@ def _python_env(files: dict[str, FileContent], config: BuildConfig, project: Pat
     if own is not None:
         files[f"env/python/local/{own.filename}"] = own.data
     for wheel in config.python.wheels:
-        path = project / wheel
+        path = inside_project(project, wheel, "python.wheels")
         if not path.is_file() or not path.name.endswith(".whl"):
             raise InvalidConfig(f"`python.wheels` in {where}: {wheel} is not a wheel file in the project")
         files[f"env/python/local/{path.name}"] = path
@@ -212,7 +212,7 @@ def _docker_env(files: dict[str, FileContent], config: BuildConfig, project: Pat
     if setup_steps is not None:
         files["env/docker/setup_script"] = setup_steps
     elif config.docker.setup_script:
-        script = project / config.docker.setup_script
+        script = inside_project(project, config.docker.setup_script, "docker.setup_script")
         if not script.is_file():
             raise InvalidConfig(f"`docker.setup_script` in {where}: {script} does not exist")
         files["env/docker/setup_script"] = script

@@ -4,6 +4,11 @@ gitignore-style ``include`` / ``exclude`` patterns (pathspec) plus every ``.bent
 applying below its own directory. Version-control folders, virtualenvs (any directory holding a
 ``pyvenv.cfg``) and caches are always out. Excluded directories are pruned, never walked, so a project with
 a 20,000-file ``.venv`` is selected as fast as one without.
+
+Nothing outside the project is ever read: a selected symbolic link (or ``.bentoignore``) whose target
+resolves outside the project root stops the build, and every path a build configuration names
+(``description: file:...``, ``docker.setup_script``, ``python.requirements_txt``, ``python.wheels``) goes
+through ``bento.core.project.inside_project``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
+
+from bento.core.errors import UnsafePath
 
 IGNORE_FILE = ".bentoignore"
 LARGE_FILE = 10 * 1024 * 1024
@@ -31,6 +38,15 @@ class Selection:
 
     files: dict[str, Path] = field(default_factory=dict)
     large: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _link_inside(root: Path, rel: str, what: str) -> None:
+    """Refuse a symbolic link in the project whose target resolves outside it."""
+    base = root.resolve()
+    target = (base / rel).resolve()
+    if not target.is_relative_to(base):
+        raise UnsafePath(f"{what} {rel}, a symbolic link to {target}, outside the project {root}; a build reads "
+                         "only files inside the project: copy the file in, or add it to `exclude`")
 
 
 def _spec(lines: list[str]) -> pathspec.PathSpec:
@@ -62,6 +78,8 @@ def select_files(root: Path, include: list[str], exclude: list[str]) -> Selectio
         ignore_file = os.path.join(directory, IGNORE_FILE)
         pushed = False
         if os.path.isfile(ignore_file):
+            if os.path.islink(ignore_file):
+                _link_inside(root, rel_dir + IGNORE_FILE, "the ignore file")
             with open(ignore_file, encoding="utf-8") as fh:
                 ignores.append((rel_dir, _spec(fh.read().splitlines())))
             pushed = True
@@ -82,6 +100,8 @@ def select_files(root: Path, include: list[str], exclude: list[str]) -> Selectio
                     continue
                 if entry.name == IGNORE_FILE or not include_spec.match_file(rel) or ignored(rel, False):
                     continue
+                if entry.is_symlink():
+                    _link_inside(root, rel, "`include` selects")
                 selection.files[rel] = Path(entry.path)
                 size = entry.stat().st_size
                 if size > LARGE_FILE:

@@ -18,6 +18,7 @@ from pathlib import Path
 from bento.builder import cache
 from bento.core.bentofile import PythonOptions
 from bento.core.errors import BuildError, InvalidConfig
+from bento.core.project import inside_project
 
 # Target of every lock: Linux x86_64 with glibc >= 2.28 (Debian bookworm, Ubuntu 22.04, UBI 8).
 UV_PLATFORM = "x86_64-manylinux_2_28"
@@ -38,7 +39,7 @@ def requirement_lines(options: PythonOptions, project_dir: Path, extra: list[str
     """The requirements to resolve: ``packages``, the lines of ``requirements_txt``, then ``extra``."""
     lines = [p.strip() for p in options.packages if p.strip()]
     if options.requirements_txt:
-        path = project_dir / options.requirements_txt
+        path = inside_project(project_dir, options.requirements_txt, "python.requirements_txt")
         if not path.is_file():
             raise InvalidConfig(f"`python.requirements_txt` points to {path}, which does not exist")
         for raw in path.read_text(encoding="utf-8").splitlines():

@@ -20,6 +20,7 @@ the file and, where there is one, the key.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 from bento.core.bentofile import BuildConfig
 from bento.core.config import parse_config
-from bento.core.errors import InvalidConfig, NotFound
+from bento.core.errors import InvalidConfig, NotFound, UnsafePath
 
 BENTOFILE_NAMES = ("bentofile.yaml", "bentofile.yml")
 PYPROJECT = "pyproject.toml"
@@ -111,11 +112,29 @@ def read_project(directory: Path, bentofile: Path | None = None) -> Project:
     return project
 
 
+def inside_project(root: Path, path: str | os.PathLike[str], key: str) -> Path:
+    """``path`` (relative to the project ``root``) with every symbolic link resolved; refuses leaving ``root``.
+
+    ``key`` names where the path came from (``docker.setup_script``) in the error.
+    """
+    raw = Path(path)
+    if raw.is_absolute():
+        raise UnsafePath(f"`{key}` is the absolute path {path}; a build reads only files inside the project "
+                         f"{root}, so give a path relative to it")
+    base = root.resolve()
+    target = (base / raw).resolve()
+    if target != base and not target.is_relative_to(base):
+        via = "" if str(target) == os.path.normpath(base / raw) else f" (through a symbolic link, to {target})"
+        raise UnsafePath(f"`{key}` names {path}, which is outside the project {root}{via}; a build reads only "
+                         "files inside the project: copy the file into it")
+    return target
+
+
 def read_description(project: Project) -> str | None:
-    """The description text (``file:PATH`` reads the file, relative to the project)."""
+    """The description text (``file:PATH`` reads the file, relative to the project, never outside it)."""
     text = project.config.description
     if text is not None and text.startswith("file:"):
-        path = project.directory / text[len("file:"):].strip()
+        path = inside_project(project.directory, text[len("file:"):].strip(), "description")
         if not path.is_file():
             raise InvalidConfig(f"`description` in {project.where} points to {path}, which does not exist")
         return path.read_text(encoding="utf-8")
