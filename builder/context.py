@@ -163,7 +163,7 @@ def copy_models_with_store(tag: str, digest: str, models_root: Path) -> None:
             f"model {tag} in the store has digest {found}, but the bento was built with {digest}; "
             "the model changed since the build: rebuild the bento with `bento build`"
         )
-    open_store(models_root).models.copy_in(model)
+    open_store(models_root).models.copy_in(model, sync=False)  # a throwaway context: no fsync
     # The store's staging area is empty after a copy; keep it out of the image.
     shutil.rmtree(models_root / ".tmp", ignore_errors=True)
 

@@ -266,8 +266,9 @@ def members(src: IO[bytes], budget: Budget | None = None) -> Iterator[tuple[tarf
     learns what the archive declares.
     """
     stream = _decompressed(src)
+    source: Any = budget.reading(stream) if budget is not None else stream
     try:
-        with tarfile.open(fileobj=budget.reading(stream) if budget else stream, mode="r|", bufsize=CHUNK) as tar:
+        with tarfile.open(fileobj=source, mode="r|", bufsize=CHUNK) as tar:
             for m in tar:
                 check_relpath(m.name, "archive member")
                 if m.issym() or m.islnk():

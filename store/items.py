@@ -145,8 +145,11 @@ class ItemStore:
             durable.write_synced(staging / self.manifest_name, _manifest.dump(info))
             staged.item, staged.existed = self.publish(staging, info)
 
-    def copy_in(self, item: Item, progress: _manifest.Progress | None = None) -> Item:
-        """Copy a complete item (e.g. from another store home) into this store, verifying every hash."""
+    def copy_in(self, item: Item, progress: _manifest.Progress | None = None, *, sync: bool = True) -> Item:
+        """Copy a complete item (e.g. from another store home) into this store, verifying every hash.
+
+        ``sync=False`` skips flushing the files to disk, for a throwaway store (a Docker build context).
+        """
         info = item.info
         check_component(str(info.get("name")), "name")
         check_version(str(info.get("version")), item.tag)
@@ -164,14 +167,16 @@ class ItemStore:
                     raise IntegrityError(f"{self.kind} {item.tag} at {item.path}: {entry['path']} does not match its "
                                          "manifest; the source is altered and was not copied")
                 _keep_mtime(src, dst)
-                syncer.add_path(dst)
+                if sync:
+                    syncer.add_path(dst)
             if _manifest.content_digest(info["files"]) != info.get("digest"):
                 raise IntegrityError(f"{self.kind} {item.tag}: manifest digest does not match its file list")
             shutil.copyfile(item.manifest_path, staging / self.manifest_name)
             # Copies keep their source's times (like `cp -p`): the size/mtime record of the copy is then the
             # same every time the same item is copied, so a Docker build context holding it stays cacheable.
             _keep_mtime(item.manifest_path, staging / self.manifest_name)
-            syncer.add_path(staging / self.manifest_name)
+            if sync:
+                syncer.add_path(staging / self.manifest_name)
             syncer.wait()
             published, _ = self.publish(staging, _manifest.load(staging / self.manifest_name))
             return published

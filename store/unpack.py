@@ -79,7 +79,9 @@ def check_manifest(info: dict[str, Any], prefix: str, kind: str) -> dict[str, di
         if type(size) is not int or size < 0 or not isinstance(sha, str) or not _SHA256.match(sha):
             raise IntegrityError(f"{where}: manifest entry {path!r} needs a size in bytes and a sha256")
         listed[path] = entry
-    names = set(listed) | {f"{kind}.yaml"}
+    if f"{kind}.yaml" in listed:
+        raise IntegrityError(f"{where}: manifest lists its own name {kind}.yaml as a file; refused")
+    names = set(listed)
     for path in listed:
         parents = path.split("/")[:-1]
         for i in range(1, len(parents) + 1):
