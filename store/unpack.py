@@ -139,7 +139,7 @@ class Unpacker:
         if reader is None:
             return  # directory entries: directories are made for the files they hold
         if inner == f"{kind}.yaml":
-            self._manifest(prefix, kind, m, reader, syncer)
+            self._manifest(prefix, kind, m, reader)
             return
         item = self.items.get(prefix)
         if item is None:
@@ -160,8 +160,7 @@ class Unpacker:
                                  f"manifest: altered file {inner} (sha256 differs); nothing was imported")
         item.done.add(inner)
 
-    def _manifest(self, prefix: str, kind: str, m: tarfile.TarInfo, reader: IO[bytes],
-                  syncer: durable.Syncer) -> None:
+    def _manifest(self, prefix: str, kind: str, m: tarfile.TarInfo, reader: IO[bytes]) -> None:
         if prefix in self.items:
             raise UnsafePath(f"archive member {m.name!r} appears twice; refused")
         if m.size > MANIFEST_LIMIT:
