@@ -257,6 +257,10 @@ def render(r: dict[str, float | str], args: argparse.Namespace) -> str:
            "the write-back dominated, and the hash runs in its shadow.")
         + " Absolute times swing by 2× between runs here (other helpers' test suites share the 2 cores),"
         " hence medians of interleaved runs.",
+        "",
+        "Export and import are CPU-bound pipelines (compression, sha256, copies) on 2 cores; with a load"
+        " average well above 2 they lose far more against GNU tar's C code than in a quiet run, so read"
+        " their ratios together with the load average above.",
     ]
     return "\n".join(lines) + "\n"
 
