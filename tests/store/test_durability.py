@@ -60,7 +60,7 @@ def strace(code: str, *args: str, home: Path, out: Path) -> Trace:
     pending: dict[str, str] = {}
     trace = Trace([], [])
     for i, line in enumerate(log.read_text().splitlines()):
-        pid, _, call = line.partition(" ")
+        pid, call = line.split(None, 1)  # strace pads the pid column
         sync = re.match(r"f(?:data)?sync\(\d+<(.*)>(\) = 0| <unfinished \.\.\.>)", call)
         if sync:
             if sync.group(2) == ") = 0":
