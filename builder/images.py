@@ -15,6 +15,7 @@ from bento.core.bentofile import BuildConfig
 from bento.core.config import parse_config
 from bento.core.errors import InvalidConfig
 from bento.core.images import Image
+from bento.core.project import inside_project
 
 _ENV_SECTIONS = ("python", "docker")
 
@@ -53,12 +54,7 @@ def _setup_script(image: Image, project: Path) -> bytes | None:
 
 
 def _inside(project: Path, rel: str, what: str) -> Path:
-    path = (project / rel).resolve()
-    if not path.is_relative_to(project.resolve()):
-        raise InvalidConfig(f"{what}: {rel} is outside the project directory {project}")
+    path = inside_project(project, rel, what)
     if not path.is_file():
         raise InvalidConfig(f"{what}: {shlex.quote(rel)} does not exist in {project}")
     return path
-
-
-__all__ = ["apply_image"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bento.builder.build import build_bento
-from bento.errors import InvalidConfig
+from bento.errors import InvalidConfig, UnsafePath
 
 from conftest import MakeProject
 
@@ -86,7 +86,7 @@ def test_image_paths_stay_inside_the_project(make_project: MakeProject, tmp_path
     (tmp_path / "outside.sh").write_text("echo secret\n")
     service = IMAGE_SERVICE.replace('run_script("setup.sh")', 'run_script("../outside.sh")')
     project = make_project('service: "service:Echo"\n', {"service.py": service})
-    with pytest.raises(InvalidConfig, match="outside the project"):
+    with pytest.raises(UnsafePath, match="outside the project"):
         build_bento(project)
 
 
