@@ -36,10 +36,15 @@ class NDArray:
 
             if isinstance(value, np.ndarray):
                 return value
+            if not isinstance(value, (list, tuple, int, float)) or isinstance(value, bool):
+                raise ValueError(f"expected an array as nested lists of numbers, got {type(value).__name__}")
             try:
-                return np.asarray(value)
+                array = np.asarray(value)
             except ValueError as exc:  # ragged nesting
                 raise ValueError(f"not a rectangular array: {exc}") from None
+            if array.dtype.kind not in "biufc":  # strings, None or mixed nesting inside the lists
+                raise ValueError("expected an array of numbers (or booleans) as nested lists")
+            return array
 
         def to_list(value: Any) -> Any:
             return value.tolist()
@@ -166,7 +171,8 @@ def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
         fields[name] = (normalize(annotation), default)
     model = create_model(  # type: ignore[call-overload]
         model_name,
-        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        # inf/nan only where a field says so (``Field(allow_inf_nan=True)``): JSON has no such numbers
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False),
         **fields,
     )
     ret = hints.get("return", sig.return_annotation)

@@ -31,7 +31,10 @@ class ContentType:
         def check(value: Any) -> Any:
             if isinstance(value, Path):
                 guessed = getattr(value, "content_type", None) or mimetypes.guess_type(value.name)[0]
-                if guessed is not None and not self.matches(guessed):
+                if guessed is None:
+                    raise ValueError(f"expected content type {self.content_type}; "
+                                     f"cannot tell the type of {value.name!r}")
+                if not self.matches(guessed):
                     raise ValueError(f"expected content type {self.content_type}, got {guessed}")
             return value
 

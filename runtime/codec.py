@@ -23,6 +23,7 @@ from bento.core.schema import Signature, strip_annotated
 
 PICKLE_TYPE = "application/vnd.bento.pickle"
 JSON_TYPE = b"application/json"
+MAX_FORM_PARTS = 1_000  # fields and files of one form; more is a 400
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -38,6 +39,19 @@ class RequestInvalid(InvalidArgument):
 
 class UnsupportedMediaType(BentoError):
     http_status = 415
+
+
+class FileNotUploaded(RequestInvalid):
+    """A file parameter given as anything but an upload: a JSON string or a form field naming a path would
+    otherwise make the server read its own files."""
+
+    def __init__(self, names: Iterable[str], how: str) -> None:
+        fields = sorted(names)
+        shown = ", ".join(f"`{n}`" for n in fields)
+        super().__init__(
+            f"{shown}: a file parameter takes an uploaded file (a multipart/form-data file part), not {how}",
+            [{"field": n, "message": f"upload a file part; {how} is not accepted"} for n in fields],
+        )
 
 
 class UploadedPath(PosixPath):
@@ -97,8 +111,11 @@ class Decoder:
         self.text_params = {p.name for p in signature.params if _base(p.annotation) is str}
 
     def decode_json(self, body: bytes) -> dict[str, Any]:
+        """Strict JSON types, as the OpenAPI document declares them: ``false`` is no number, ``0`` no bool."""
+        if self.file_params:
+            self._refuse_json_files(body)
         try:
-            return dict(self.model.model_validate_json(body or b"{}").__dict__)
+            return dict(self.model.model_validate_json(body or b"{}", strict=True).__dict__)
         except ValidationError as exc:
             raise from_validation_error(exc) from None
 
@@ -107,6 +124,28 @@ class Decoder:
             return dict(self.model.model_validate(data).__dict__)
         except ValidationError as exc:
             raise from_validation_error(exc) from None
+
+    def _refuse_json_files(self, body: bytes) -> None:
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return  # the model reports the malformed body
+        if isinstance(data, dict) and self.file_params & data.keys():
+            raise FileNotUploaded(self.file_params & data.keys(), "a JSON value")
+
+    def _check_passed_files(self, data: Any) -> None:
+        """Between services a file parameter holds a ``Path`` (or ``bytes``) object the caller's code made,
+        never a string naming a file."""
+        if not isinstance(data, dict):
+            return
+        named = set()
+        for key in self.file_params & data.keys():
+            values = data[key] if isinstance(data[key], (list, tuple)) else [data[key]]
+            want = bytes if key in self.bytes_params else Path
+            if any(v is not None and not isinstance(v, want) for v in values):
+                named.add(key)
+        if named:
+            raise FileNotUploaded(named, "a string naming a file")
 
     async def decode(self, content_type: str, body: bytes, request: Any, temp_dir: Any) -> dict[str, Any]:
         """``request`` is a starlette Request whose body is ``body``; ``temp_dir()`` gives the upload dir."""
@@ -120,18 +159,31 @@ class Decoder:
                 data = pickle.loads(body)
             except Exception as exc:
                 raise RequestInvalid(f"unreadable pickle body: {exc}", []) from None
+            self._check_passed_files(data)
             return self.decode_data(data)
+        if not self.multipart:  # a form would let any web page call this API cross-origin
+            raise UnsupportedMediaType(f"content type {media!r} is not accepted: this API takes JSON fields; "
+                                       "send application/json")
         if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
             return self.decode_data(await self._form(request, temp_dir))
         expected = "multipart/form-data" if self.multipart else "application/json"
         raise UnsupportedMediaType(f"content type {media!r} is not supported; send {expected}")
 
     async def _form(self, request: Any, temp_dir: Any) -> dict[str, Any]:
-        form = await request.form(max_files=10_000, max_fields=10_000)
+        from starlette.exceptions import HTTPException
+        from starlette.formparsers import MultiPartException
+
+        try:
+            form = await request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS)
+        except (MultiPartException, HTTPException) as exc:
+            reason = getattr(exc, "message", None) or getattr(exc, "detail", None) or str(exc)
+            raise RequestInvalid(f"malformed form body: {reason}", []) from None
         try:
             data: dict[str, Any] = {}
             for index, (key, value) in enumerate(form.multi_items()):
                 if isinstance(value, str):
+                    if key in self.file_params:
+                        raise FileNotUploaded([key], "a plain form field")
                     item: Any = self._field(key, value)
                 elif key in self.bytes_params:
                     item = await value.read()
@@ -151,8 +203,6 @@ class Decoder:
     def _field(self, key: str, value: str) -> Any:
         if key in self.text_params:
             return value
-        if key in self.bytes_params:
-            return value.encode()
         try:
             return json.loads(value)
         except ValueError:

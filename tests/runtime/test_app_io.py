@@ -267,16 +267,24 @@ def test_a_stream_without_a_first_item_within_the_timeout_is_504() -> None:
 @bento.service
 class Forms:
     @bento.api
-    def tally(self, counts: list[int], label: str, weight: float = 1.0) -> dict[str, Any]:
-        return {"total": sum(counts) * weight, "label": label}
+    def tally(self, counts: list[int], label: str, weight: float = 1.0, note: bytes = b"") -> dict[str, Any]:
+        return {"total": sum(counts) * weight, "label": label, "note": note.decode()}
+
+    @bento.api
+    def plain(self, counts: list[int]) -> int:
+        return sum(counts)
 
 
 def test_form_bodies_decode_json_fields_but_keep_text_fields() -> None:
+    # Forms reach only APIs that take files (here `note: bytes`); a JSON-only API wants application/json.
     with serving(Forms) as client:
         r = client.post("/tally", data={"counts": "[1, 2, 3]", "label": "123", "weight": "0.5"})
-        assert r.json() == {"total": 3.0, "label": "123"}
-        r = client.post("/tally", files=[("counts", (None, "4")), ("counts", (None, "5")), ("label", (None, "x"))])
-        assert r.json() == {"total": 9.0, "label": "x"}
+        assert r.json() == {"total": 3.0, "label": "123", "note": ""}
+        r = client.post("/tally", files=[("counts", (None, "4")), ("counts", (None, "5")), ("label", (None, "x")),
+                                         ("note", ("n.txt", b"hi", "text/plain"))])
+        assert r.json() == {"total": 9.0, "label": "x", "note": "hi"}
+        r = client.post("/plain", data={"counts": "[1, 2]"})
+        assert r.status_code == 415 and "send application/json" in r.json()["message"]
 
 
 @bento.service
