@@ -57,6 +57,9 @@ class HTTP(Strict):
     port: int = Field(3000, ge=0, le=65535)
     cors: CORS = Field(default_factory=CORS)
     max_body_size: int = Field(100 * 1024 * 1024, gt=0, description="Bytes; larger bodies get 413")
+    allowed_hosts: list[str] | None = Field(
+        None, description='Host header names served (exact, "*.suffix" or "*"); other hosts get 400. '
+        'Default: loopback names when bound to a loopback address, any name otherwise')
 
 
 class Metrics(Strict):
