@@ -29,7 +29,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, Callable
 
 from bento.core.errors import InvalidArgument, InvalidConfig
 from bento.runtime import reload as reloading
+from bento.runtime import rundir
 from bento.runtime.state import SharedRegion
 from bento.runtime.worker import WorkerSpec, run_worker
 from bento.core.services import Service
@@ -161,7 +161,7 @@ class Supervisor:
     # ---- entry point -------------------------------------------------------------------------
     def run(self) -> int:
         """Serve until stopped; returns the process exit status."""
-        self.runtime_dir = tempfile.mkdtemp(prefix="bento-serve-")  # mode 0700
+        self.runtime_dir = rundir.create()  # mode 0700; removes those of supervisors killed with SIGKILL
         metrics_dir = os.path.join(self.runtime_dir, "metrics")
         os.mkdir(metrics_dir, 0o700)
         # Before anything imports prometheus_client: every worker writes its metrics to this directory.
