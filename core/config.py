@@ -57,6 +57,10 @@ class HTTP(Strict):
     port: int = Field(3000, ge=0, le=65535)
     cors: CORS = Field(default_factory=CORS)
     max_body_size: int = Field(100 * 1024 * 1024, gt=0, description="Bytes; larger bodies get 413")
+    header_read_timeout: float = Field(
+        5.0, gt=0, description="Seconds a connection has to send a request's headers before it is closed")
+    body_read_timeout: float = Field(
+        30.0, gt=0, description="Seconds a request body may pause before the connection is closed")
     allowed_hosts: list[str] | None = Field(
         None, description='Host header names served (exact, "*.suffix" or "*"); other hosts get 400. '
         'Default: loopback names when bound to a loopback address, any name otherwise')

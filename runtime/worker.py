@@ -85,6 +85,7 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     import uvicorn
 
     from bento.runtime.app import create_app
+    from bento.runtime.protocol import protocol_class
 
     app = create_app(spec.service, state, internal=spec.internal, resolver=_resolver(spec))
     config = spec.service.config
@@ -92,6 +93,7 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
         app,
         lifespan="on",
         ws="none",  # websockets are not served; don't import a websocket stack
+        http=protocol_class(config.http.header_read_timeout, config.http.body_read_timeout),
         access_log=False,  # the app writes its own access log (``bento.access``) per ``logging.access``
         log_config=None,  # the supervisor configured logging before forking; keep its format
         log_level=config.logging.level,

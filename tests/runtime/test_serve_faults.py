@@ -73,3 +73,53 @@ def test_the_next_start_removes_runtime_dirs_of_supervisors_killed_with_sigkill(
         mine = {p.name for p in temp.glob("bento-serve-*")} - {alive.name, foreign.name}
         assert len(mine) == 1
     assert not (temp / mine.pop()).exists()  # a clean stop removes its own
+
+
+# ---- 5. slow clients -----------------------------------------------------------------------------
+SLOW_CLIENTS = """
+    import bento
+
+    @bento.service(http={"header_read_timeout": 1.5, "body_read_timeout": 1.5})
+    class Patient:
+        @bento.api
+        def echo(self, text: str) -> str:
+            return text
+"""
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(4096) == b"" or True  # EOF, or an error response followed by EOF
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_connections_that_never_finish_headers_or_body_are_closed(tmp_path: Path) -> None:
+    write_service(tmp_path, SLOW_CLIENTS)
+    with serve(["service.py:Patient"], cwd=tmp_path) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        silent: list[socket.socket] = []
+        try:
+            for index in range(200):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                if index % 2:  # half send part of their headers, half nothing at all
+                    sock.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+                silent.append(sock)
+            stalled_body = socket.create_connection(("127.0.0.1", port), timeout=5)
+            stalled_body.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: 100\r\n\r\n{\"text\": ")
+            silent.append(stalled_body)
+            began = time.monotonic()
+            # The server keeps answering while they hang.
+            assert httpx.get(server.url + "/readyz", timeout=2).status_code == 200
+            assert httpx.post(server.url + "/echo", json={"text": "hi"}, timeout=2).text == "hi"
+            for sock in silent:
+                sock.settimeout(max(0.1, began + 10 - time.monotonic()))
+                assert _closed_by_server(sock), "a slow connection was still open after 10 s"
+            assert httpx.get(server.url + "/readyz", timeout=2).status_code == 200
+        finally:
+            for sock in silent:
+                sock.close()
+        assert "Traceback" not in server.output()
