@@ -10,7 +10,6 @@ model loads; ``/readyz`` turns 200 once ``__init__`` and the ``@on_startup`` hoo
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import json
 import logging
@@ -23,6 +22,7 @@ from bento.runtime import codec
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
 from bento.runtime.state import ServingState
+from bento.runtime.watchdog import Watchdog, WatchedPool
 from bento.core.services import Resolver, Service
 
 logger = logging.getLogger("bento.server")
@@ -40,8 +40,9 @@ class Runtime:
         self.config = service.config
         self.state = state
         self.internal = internal
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=service.config.threads,
-                                                          thread_name_prefix="bento-api")
+        self.pool = WatchedPool(service.config.threads, thread_name_prefix="bento-api")
+        self.watchdog: Watchdog | None = None
+        self.wedged: str | None = None  # why every API thread is stuck, once the watchdog said so
         self.user_state: dict[str, Any] = {}
         self.instance: Any = None
         self.resolver: Resolver | None = None  # makes the instance's `bento.depends(Service)` attributes
@@ -83,10 +84,16 @@ class Runtime:
 
     def start(self) -> None:
         self._init_task = asyncio.get_running_loop().create_task(self._start())
+        if self.watchdog is not None:
+            self.watchdog.start()
 
     async def stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self._init_task is not None and not self._init_task.done():
             self._init_task.cancel()
+        elif self.wedged is not None:  # a sync hook would queue behind the stuck threads forever
+            logger.warning("not running the shutdown hooks of %s: its API threads are stuck", self.service.name)
         elif self.instance is not None and self.startup_error is None:
             for hook in self.service.hooks["shutdown"]:
                 try:
@@ -116,6 +123,8 @@ class BentoApp:
         self.runtime = Runtime(service, state, internal)
         self.metrics = create_metrics(service.config.metrics)
         self.routes: dict[str, ASGIApp] = {}
+        self.on_wedged: Callable[[str], None] | None = None  # the server stops the worker
+        self.runtime.watchdog = Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged)
         self._docs: bytes | None = None
         self._static: dict[str, tuple[bytes, bytes]] = {}
         task_apis = [api for api in service.apis.values() if api.is_task]
@@ -191,6 +200,19 @@ class BentoApp:
     def on_startup_failure(self, callback: Callable[[BaseException], None] | None) -> None:
         self.runtime.on_startup_failure = callback
 
+    def _wedged(self, message: str) -> None:
+        """Every API thread is stuck: fail the probes, refuse every API, let the server stop this worker."""
+        self.runtime.wedged = message
+
+        async def refuse(scope: Any, receive: Any, send: Any) -> None:
+            await codec.send_error(send, 503, "ServiceUnavailable", "this worker is wedged and being replaced; "
+                                   "retry", headers=[(b"retry-after", b"1")])
+
+        for api in self.service.apis.values():
+            self.routes[api.route] = refuse
+        if self.on_wedged is not None:
+            self.on_wedged(message)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "http":
@@ -235,6 +257,8 @@ class BentoApp:
         if rt.startup_error is not None:
             error = rt.startup_error
             await codec.send_error(send, 503, "StartupFailed", f"{type(error).__name__}: {error}")
+        elif rt.wedged is not None:
+            await codec.send_error(send, 503, "Wedged", rt.wedged)
         elif rt.instance is not None and not await _safe_probe(rt, "__is_alive__"):
             await codec.send_error(send, 503, "ServiceUnavailable", "__is_alive__() returned False")
         else:
@@ -244,6 +268,8 @@ class BentoApp:
         rt = self.runtime
         if rt.startup_error is not None:
             reason = f"startup failed: {type(rt.startup_error).__name__}: {rt.startup_error}"
+        elif rt.wedged is not None:
+            reason = rt.wedged
         elif not rt.started:
             reason = "this worker is still starting"
         elif not rt.state.is_ready():

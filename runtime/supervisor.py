@@ -39,7 +39,7 @@ from bento.core.errors import InvalidArgument, InvalidConfig
 from bento.runtime import reload as reloading
 from bento.runtime import rundir
 from bento.runtime.state import SharedRegion
-from bento.runtime.worker import WorkerSpec, run_worker
+from bento.runtime.worker import WEDGED, WorkerSpec, run_worker
 from bento.core.services import Service
 
 logger = logging.getLogger("bento.serve")
@@ -99,6 +99,8 @@ def describe_exit(status: int) -> str:
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
         return f"was killed by signal {signal.Signals(-code).name}"
+    if code == WEDGED:
+        return f"stopped itself because every API thread was stuck (exit code {code})"
     return f"exited with code {code}"
 
 

@@ -27,6 +27,7 @@ logger = logging.getLogger("bento.serve")
 
 DEPENDENCY_SOCKETS_ENV = "BENTO_DEPENDENCY_SOCKETS"
 STARTUP_FAILED = 3  # exit status of a worker whose service could not start (as uvicorn's own)
+WEDGED = 4  # exit status of a worker that stopped itself because every API thread was stuck
 
 
 @dataclass
@@ -111,11 +112,17 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
         failures.append(exc)
         server.should_exit = True
 
+    def wedged(message: str) -> None:  # every API thread stuck: stop accepting, drain, exit for a replacement
+        server.should_exit = True
+
     app.on_startup_failure = startup_failed
+    app.on_wedged = wedged
     try:
         server.run(sockets=[spec.sock])
     except SystemExit as exc:  # uvicorn exits 3 on a failed startup; our handler exits 0 on a signal
         return exc.code if isinstance(exc.code, int) else 1
+    if app.runtime.wedged is not None:
+        return WEDGED
     return STARTUP_FAILED if failures else 0
 
 

@@ -45,6 +45,11 @@ HELLO = """
 """
 
 
+def pids(url: str, calls: int = 40) -> set[int]:
+    """The worker pids answering ``/pid`` (a fresh connection per call lets the kernel pick any worker)."""
+    return {httpx.post(url + "/pid", json={}, timeout=5).json() for _ in range(calls)}
+
+
 # ---- 7. runtime directories of killed supervisors -------------------------------------------------
 def test_the_next_start_removes_runtime_dirs_of_supervisors_killed_with_sigkill(tmp_path: Path) -> None:
     write_service(tmp_path, HELLO)
@@ -123,3 +128,89 @@ def test_connections_that_never_finish_headers_or_body_are_closed(tmp_path: Path
             for sock in silent:
                 sock.close()
         assert "Traceback" not in server.output()
+
+
+# ---- 3. a wedged sync API -----------------------------------------------------------------------
+WEDGING = """
+    import asyncio
+    import os
+    import time
+    from pathlib import Path
+    import bento
+
+    @bento.service(workers=2, threads=1, traffic={"timeout": 2})
+    class Wedging:
+        @bento.api
+        def hang(self) -> str:
+            Path(os.environ["WEDGE_FILE"]).write_text(str(os.getpid()))
+            time.sleep(3600)
+            return "never"
+
+        @bento.api
+        def pid(self) -> int:
+            return os.getpid()
+
+        @bento.api
+        async def linger(self) -> int:
+            await asyncio.sleep(1.8)
+            return os.getpid()
+"""
+
+
+def test_a_worker_whose_threads_are_all_stuck_is_replaced(tmp_path: Path) -> None:
+    write_service(tmp_path, WEDGING)
+    marker = tmp_path / "wedged-pid"
+    with serve(["service.py:Wedging"], cwd=tmp_path, env={"WEDGE_FILE": str(marker)}) as server:
+        before = pids(server.url)
+        assert len(before) == 2
+        r = httpx.post(server.url + "/hang", json={}, timeout=10)
+        assert r.status_code == 504
+        wedged = int(marker.read_text())
+        # Requests in flight on both workers (own connections) while the watchdog finds the stuck thread
+        # (traffic.timeout 2 s + grace 1 s after the hang began).
+        results: list[httpx.Response] = []
+        lingering = [threading.Thread(target=lambda: results.append(
+            httpx.post(server.url + "/linger", json={}, timeout=30))) for _ in range(6)]
+        for thread in lingering:
+            thread.start()
+        wait_until(lambda: "stopped itself because every API thread was stuck" in server.output(), timeout=15)
+        log = server.output()
+        assert re.search(r"worker wedged: all 1 API thread is stuck in `hang`", log), log
+        for thread in lingering:
+            thread.join(30)
+        assert [r.status_code for r in results] == [200] * 6  # nobody's in-flight request was dropped
+        wait_until(lambda: httpx.get(server.url + "/readyz").status_code == 200)
+        after = wait_until(lambda: (lambda p: p if len(p) == 2 else None)(pids(server.url)))
+        assert wedged not in after and before - {wedged} <= after
+
+
+def test_a_wedged_worker_fails_livez_and_readyz_and_refuses_apis() -> None:
+    import bento
+    from appclient import serving
+
+    release = threading.Event()
+
+    @bento.service(threads=2, traffic={"timeout": 0.2})
+    class Stuck:
+        @bento.api
+        def hang(self) -> str:
+            release.wait(30)
+            return "late"
+
+        @bento.api
+        async def ping(self) -> str:
+            return "pong"
+
+    try:
+        with serving(Stuck) as client:
+            assert client.post("/hang", json={}).status_code == 504
+            assert client.get("/livez").status_code == 200  # one of two threads stuck: still healthy
+            assert client.post("/hang", json={}).status_code == 504
+            wait_until(lambda: client.get("/livez").status_code == 503, timeout=10)
+            live = client.get("/livez").json()
+            assert live["error"] == "Wedged" and "`hang`" in live["message"]
+            assert client.get("/readyz").status_code == 503
+            r = client.post("/ping", json={})
+            assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    finally:
+        release.set()
