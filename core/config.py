@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,6 +21,21 @@ class Strict(BaseModel):
     """Base for configuration sections: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_MEMORY_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+                 "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*$", re.IGNORECASE)
+
+
+def memory_bytes(text: str | int) -> int:
+    """``"512Mi"``, ``"4Gi"``, ``"1G"``, ``"500M"`` or a plain number of bytes → bytes (Kubernetes units)."""
+    if isinstance(text, int):
+        return text
+    match = _MEMORY.match(text)
+    if match is None:
+        raise ValueError(f"not a memory size: {text!r} (use e.g. 512Mi, 4Gi, 1G)")
+    return int(float(match.group(1)) * _MEMORY_UNITS[(match.group(2) or "").lower()])
 
 
 class Resources(Strict):
@@ -41,6 +57,20 @@ class Traffic(Strict):
     )
     concurrency: int | None = Field(None, gt=0, description="Target concurrency hint for autoscalers")
     external_queue: bool = Field(False, description="Queue excess requests outside the service")
+    max_requests: int | None = Field(
+        None, gt=0, description="Recycle a worker (gracefully) after it served this many API requests")
+    max_requests_jitter: int = Field(
+        0, ge=0, description="Add 0..jitter to max_requests per worker, so workers do not recycle together")
+    max_memory: str | int | None = Field(
+        None, description='Recycle a worker whose RSS exceeds this, e.g. "2Gi"; '
+        "default: resources.memory divided by the number of workers")
+
+    @field_validator("max_memory")
+    @classmethod
+    def _memory_size(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            memory_bytes(value)
+        return value
 
 
 class CORS(Strict):

@@ -21,6 +21,7 @@ from bento.core.mounts import set_current_service
 from bento.runtime import codec
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
+from bento.runtime.recycle import recycler_for
 from bento.runtime.state import ServingState
 from bento.runtime.watchdog import Watchdog, WatchedPool
 from bento.core.services import Resolver, Service
@@ -41,7 +42,7 @@ class Runtime:
         self.state = state
         self.internal = internal
         self.pool = WatchedPool(service.config.threads, thread_name_prefix="bento-api")
-        self.watchdog: Watchdog | None = None
+        self.monitors: list[Any] = []  # background checks (watchdog, recycler): start() and stop()
         self.wedged: str | None = None  # why every API thread is stuck, once the watchdog said so
         self.user_state: dict[str, Any] = {}
         self.instance: Any = None
@@ -84,12 +85,12 @@ class Runtime:
 
     def start(self) -> None:
         self._init_task = asyncio.get_running_loop().create_task(self._start())
-        if self.watchdog is not None:
-            self.watchdog.start()
+        for monitor in self.monitors:
+            monitor.start()
 
     async def stop(self) -> None:
-        if self.watchdog is not None:
-            self.watchdog.stop()
+        for monitor in self.monitors:
+            monitor.stop()
         if self._init_task is not None and not self._init_task.done():
             self._init_task.cancel()
         elif self.wedged is not None:  # a sync hook would queue behind the stuck threads forever
@@ -124,7 +125,7 @@ class BentoApp:
         self.metrics = create_metrics(service.config.metrics)
         self.routes: dict[str, ASGIApp] = {}
         self.on_wedged: Callable[[str], None] | None = None  # the server stops the worker
-        self.runtime.watchdog = Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged)
+        self.runtime.monitors.append(Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged))
         self._docs: bytes | None = None
         self._static: dict[str, tuple[bytes, bytes]] = {}
         task_apis = [api for api in service.apis.values() if api.is_task]
@@ -160,6 +161,10 @@ class BentoApp:
 
             self.mounts = Mounts(service.mount_apps, self.metrics.wrap)
         self.entry: ASGIApp = self.route
+        self.recycler = recycler_for(self.route, service.config, {api.route for api in service.apis.values()})
+        if self.recycler is not None:
+            self.entry = self.recycler
+            self.runtime.monitors.append(self.recycler)
         cors = service.config.http.cors
         if cors.enabled:
             from starlette.middleware.cors import CORSMiddleware

@@ -39,7 +39,7 @@ from bento.core.errors import InvalidArgument, InvalidConfig
 from bento.runtime import reload as reloading
 from bento.runtime import rundir
 from bento.runtime.state import SharedRegion
-from bento.runtime.worker import WEDGED, WorkerSpec, run_worker
+from bento.runtime.worker import RECYCLED, WEDGED, WorkerSpec, run_worker
 from bento.core.services import Service
 
 logger = logging.getLogger("bento.serve")
@@ -312,6 +312,11 @@ class Supervisor:
             if self.stopping:
                 continue
             lived = time.monotonic() - slot.started
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == RECYCLED:
+                slot.restart_at = time.monotonic()
+                logger.info("%s (pid %d) retired (traffic.max_requests / max_memory); starting its replacement",
+                            slot.label, pid)
+                continue
             if not slot.ever_ready and name not in self._ever_ready:  # never served: restarting won't help
                 logger.error("%s (pid %d) %s before %s was ever ready (see the error above); stopping",
                              slot.label, pid, describe_exit(status), name)

@@ -28,6 +28,7 @@ logger = logging.getLogger("bento.serve")
 DEPENDENCY_SOCKETS_ENV = "BENTO_DEPENDENCY_SOCKETS"
 STARTUP_FAILED = 3  # exit status of a worker whose service could not start (as uvicorn's own)
 WEDGED = 4  # exit status of a worker that stopped itself because every API thread was stuck
+RECYCLED = 5  # exit status of a worker that retired after traffic.max_requests or over traffic.max_memory
 
 
 @dataclass
@@ -115,14 +116,21 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     def wedged(message: str) -> None:  # every API thread stuck: stop accepting, drain, exit for a replacement
         server.should_exit = True
 
+    def recycle(reason: str) -> None:  # traffic.max_requests / max_memory: drain, then exit for a fresh one
+        server.should_exit = True
+
     app.on_startup_failure = startup_failed
     app.on_wedged = wedged
+    if app.recycler is not None:
+        app.recycler.on_recycle = recycle
     try:
         server.run(sockets=[spec.sock])
     except SystemExit as exc:  # uvicorn exits 3 on a failed startup; our handler exits 0 on a signal
         return exc.code if isinstance(exc.code, int) else 1
     if app.runtime.wedged is not None:
         return WEDGED
+    if app.recycler is not None and app.recycler.reason is not None:
+        return RECYCLED
     return STARTUP_FAILED if failures else 0
 
 

@@ -214,3 +214,78 @@ def test_a_wedged_worker_fails_livez_and_readyz_and_refuses_apis() -> None:
             assert r.status_code == 503 and r.headers["retry-after"] == "1"
     finally:
         release.set()
+
+
+# ---- 4. worker recycling ------------------------------------------------------------------------
+RECYCLING = """
+    import os
+    import time
+    from pathlib import Path
+    import bento
+
+    LEAK = []
+
+    @bento.service(traffic={"max_requests": 5, "max_memory": "300Mi"})
+    class Recycled:
+        @bento.api
+        def pid(self) -> int:
+            return os.getpid()
+
+        @bento.api
+        def slow(self) -> int:
+            Path(os.environ["SLOW_FILE"]).write_text("started")
+            time.sleep(2)
+            return os.getpid()
+
+        @bento.api
+        def leak(self, mib: int) -> int:
+            LEAK.append(b"x" * (mib << 20))  # written, so resident
+            return os.getpid()
+"""
+
+
+def test_a_worker_is_recycled_gracefully_after_max_requests(tmp_path: Path) -> None:
+    write_service(tmp_path, RECYCLING)
+    started = tmp_path / "slow-started"
+    with serve(["service.py:Recycled"], cwd=tmp_path, env={"SLOW_FILE": str(started)}) as server:
+        url = server.url
+        first = {httpx.post(url + "/pid", json={}).json() for _ in range(4)}
+        assert len(first) == 1 and httpx.get(url + "/livez").status_code == 200  # probes do not count
+        result: list[httpx.Response] = []
+        fifth = threading.Thread(target=lambda: result.append(httpx.post(url + "/slow", json={}, timeout=30)))
+        fifth.start()  # the 5th request: the worker retires, but only after answering it
+        wait_until(started.exists)
+        fifth.join(30)
+        assert result[0].status_code == 200 and result[0].json() in first
+        wait_until(lambda: "retired (traffic.max_requests / max_memory)" in server.output())
+        assert "recycling this worker: it served 5 API requests (traffic.max_requests)" in server.output()
+        wait_until(lambda: httpx.get(url + "/readyz").status_code == 200)
+        assert httpx.post(url + "/pid", json={}).json() not in first
+        assert "restarting it in" not in server.output()  # a retirement is no crash: no back-off
+
+
+def test_a_worker_over_max_memory_is_recycled(tmp_path: Path) -> None:
+    write_service(tmp_path, RECYCLING)
+    with serve(["service.py:Recycled"], cwd=tmp_path) as server:
+        url = server.url
+        leaking = httpx.post(url + "/leak", json={"mib": 1}).json()
+        for _ in range(3):  # 3 x 128 MiB: past 300 MiB, before the 5-request limit
+            assert httpx.post(url + "/leak", json={"mib": 128}, timeout=30).json() == leaking
+        wait_until(lambda: "retired (traffic.max_requests / max_memory)" in server.output())
+        assert re.search(r"recycling this worker: it uses \d+ MiB of memory, over the 300 MiB of "
+                         r"traffic.max_memory", server.output())
+        wait_until(lambda: httpx.get(url + "/readyz").status_code == 200)
+        assert httpx.post(url + "/pid", json={}).json() != leaking
+
+
+def test_jitter_spreads_the_request_limit_of_workers() -> None:
+    import random
+
+    from bento.core.config import ServiceConfig
+    from bento.runtime.recycle import request_limit
+
+    config = ServiceConfig(traffic={"max_requests": 100, "max_requests_jitter": 10})
+    rng = random.Random(7)
+    limits = {request_limit(config, rng) for _ in range(200)}
+    assert min(limits) >= 100 and max(limits) <= 110 and len(limits) > 5  # type: ignore[type-var]
+    assert request_limit(ServiceConfig()) is None
