@@ -150,7 +150,7 @@ class Decoder:
     async def decode(self, content_type: str, body: bytes, request: Any, temp_dir: Any) -> dict[str, Any]:
         """``request`` is a starlette Request whose body is ``body``; ``temp_dir()`` gives the upload dir."""
         media = content_type.split(";", 1)[0].strip().lower()
-        if media in ("", "application/json") or media.endswith("+json"):
+        if media == "application/json" or media.endswith("+json") or not (media or body):
             return self.decode_json(body)
         if media == PICKLE_TYPE:
             if not self.internal:

@@ -95,7 +95,9 @@ class APIEndpoint:
                     except ValueError:
                         pass
             body = await read_body(receive, content_length, self.max_body)
-            if self.context_param is None and (not content_type or content_type.startswith(b"application/json")):
+            # No content type only with no body: a body without one is a browser's cross-origin simple request.
+            if self.context_param is None and (content_type.startswith(b"application/json")
+                                               or not (content_type or body)):
                 kwargs = self.decoder.decode_json(body)
             else:
                 from starlette.requests import Request

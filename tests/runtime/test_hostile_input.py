@@ -128,6 +128,8 @@ def test_json_apis_refuse_form_bodies_from_other_origins(server: Any) -> None:
                    "headers": {"content-type": "text/plain", **evil}}):
         kwargs.setdefault("headers", evil)
         refused(httpx.post(server.url + "/add", **kwargs), 415, "send application/json")
+    # A body without a content type (a Blob without a type, sent with mode "no-cors") is refused too.
+    refused(httpx.post(server.url + "/add", content=b'{"x": 1}', headers=evil), 415, "send application/json")
     assert httpx.post(server.url + "/add", json={"x": 1.5}).text == "1.5 False"
 
 
