@@ -58,6 +58,7 @@ class HostGuard:
         self.app = app
         self.explicit = HostPatterns(allowed) if allowed is not None else None
         self._by_server: dict[Any, HostPatterns | None] = {}
+        self._verdicts: dict[bytes | None, bool] = {}  # Host header → allowed (a few names in practice)
 
     def patterns(self, server: Any) -> HostPatterns | None:
         if self.explicit is not None:
@@ -72,11 +73,19 @@ class HostGuard:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         patterns = self.patterns(scope.get("server"))
-        if patterns is not None and not patterns.any and scope["path"] not in PROBES:
-            header = next((v for k, v in scope["headers"] if k == b"host"), None)
-            name = host_name(header) if header is not None else ""
-            if not patterns.allows(name):
-                shown = repr(name) if header is not None else "(none)"
+        if patterns is not None and scope["path"] not in PROBES:
+            header = None
+            for key, value in scope["headers"]:
+                if key == b"host":
+                    header = value
+                    break
+            allowed = self._verdicts.get(header)
+            if allowed is None:
+                allowed = patterns.allows(host_name(header) if header is not None else "")
+                if len(self._verdicts) < 256:  # bounded: clients choose what they send
+                    self._verdicts[header] = allowed
+            if not allowed:
+                shown = repr(host_name(header)) if header is not None else "(none)"
                 await codec.send_error(send, 400, "InvalidHost",
                                        f"Host {shown} is not served here; allowed: {patterns.shown} "
                                        "(set http.allowed_hosts)")
