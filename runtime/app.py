@@ -125,7 +125,9 @@ class BentoApp:
         self.metrics = create_metrics(service.config.metrics)
         self.routes: dict[str, ASGIApp] = {}
         self.on_wedged: Callable[[str], None] | None = None  # the server stops the worker
-        self.runtime.monitors.append(Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged))
+        long_running = frozenset(api.func.__name__ for api in service.apis.values() if api.is_task)
+        self.runtime.monitors.append(Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged,
+                                              exempt=long_running))
         self._docs: bytes | None = None
         self._static: dict[str, tuple[bytes, bytes]] = {}
         task_apis = [api for api in service.apis.values() if api.is_task]
@@ -170,7 +172,7 @@ class BentoApp:
             from starlette.middleware.cors import CORSMiddleware
 
             self.entry = CORSMiddleware(
-                self.route, allow_origins=cors.access_control_allow_origins,
+                self.entry, allow_origins=cors.access_control_allow_origins,
                 allow_methods=cors.access_control_allow_methods,
                 allow_headers=cors.access_control_allow_headers,
                 allow_credentials=cors.access_control_allow_credentials,
@@ -214,7 +216,8 @@ class BentoApp:
                                    "retry", headers=[(b"retry-after", b"1")])
 
         for api in self.service.apis.values():
-            self.routes[api.route] = refuse
+            if api.route in self.routes:
+                self.routes[api.route] = refuse
         if self.on_wedged is not None:
             self.on_wedged(message)
 

@@ -81,8 +81,11 @@ class WatchedPool(concurrent.futures.ThreadPoolExecutor):
 class Watchdog:
     """Polls a :class:`WatchedPool`; calls ``on_wedged(message)`` once every thread is stuck."""
 
-    def __init__(self, pool: WatchedPool, timeout: float, on_wedged: Callable[[str], None]) -> None:
+    def __init__(self, pool: WatchedPool, timeout: float, on_wedged: Callable[[str], None],
+                 exempt: frozenset[str] = frozenset()) -> None:
+        """``exempt``: functions allowed to run longer than ``timeout`` (``@bento.task`` APIs)."""
         self.pool = pool
+        self.exempt = exempt
         self.timeout = timeout
         self.limit = timeout + grace_for(timeout)
         self.on_wedged = on_wedged
@@ -90,7 +93,7 @@ class Watchdog:
         self._task: asyncio.Task[None] | None = None
 
     def check(self) -> str | None:
-        stuck = self.pool.stuck(self.limit)
+        stuck = [(age, label) for age, label in self.pool.stuck(self.limit) if label not in self.exempt]
         if not stuck or len(stuck) < self.pool.size:
             return None
         names = sorted({label for _, label in stuck})

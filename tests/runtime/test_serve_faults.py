@@ -289,3 +289,33 @@ def test_jitter_spreads_the_request_limit_of_workers() -> None:
     limits = {request_limit(config, rng) for _ in range(200)}
     assert min(limits) >= 100 and max(limits) <= 110 and len(limits) > 5  # type: ignore[type-var]
     assert request_limit(ServiceConfig()) is None
+
+
+def test_task_apis_may_outlive_the_timeout_without_wedging() -> None:
+    from bento.runtime.watchdog import Watchdog, WatchedPool
+
+    release = threading.Event()
+
+    def train() -> None:  # a @bento.task API: allowed to run for hours
+        release.wait(30)
+
+    def predict() -> None:
+        release.wait(30)
+
+    pool = WatchedPool(1)
+    try:
+        dog = Watchdog(pool, timeout=0.05, on_wedged=lambda _: None, exempt=frozenset({"train"}))
+        pool.submit(train)
+        time.sleep(1.2)  # past timeout + grace (1 s)
+        assert dog.check() is None
+        release.set()
+        pool.shutdown(wait=True)
+        release.clear()
+        pool = WatchedPool(1)
+        dog = Watchdog(pool, timeout=0.05, on_wedged=lambda _: None, exempt=frozenset({"train"}))
+        pool.submit(predict)
+        wait_until(lambda: dog.check(), timeout=5)
+        assert "`predict`" in (dog.check() or "")
+    finally:
+        release.set()
+        pool.shutdown(wait=True)
