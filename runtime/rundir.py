@@ -42,7 +42,7 @@ def _alive(pid: int, started: str | None) -> bool:
 def sweep_stale(parent: str | None = None) -> list[str]:
     """Remove this user's runtime directories whose supervisor is dead; returns the removed paths."""
     parent = parent or tempfile.gettempdir()
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:
