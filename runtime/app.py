@@ -178,10 +178,11 @@ class BentoApp:
                 allow_credentials=cors.access_control_allow_credentials,
                 max_age=cors.access_control_max_age or 600,
             )
+        self.host_guard: ASGIApp | None = None
         if not internal:  # the internal Unix socket sits in a private directory; no browser reaches it
             from bento.runtime.hosts import guard_hosts
 
-            self.entry = guard_hosts(self.entry, service.config.http.allowed_hosts)
+            self.entry = self.host_guard = guard_hosts(self.entry, service.config.http.allowed_hosts)
         from bento.runtime.access_log import wrap_access_log
 
         self.entry = wrap_access_log(self.entry, service.config.logging.access)

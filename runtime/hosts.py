@@ -58,12 +58,16 @@ class HostGuard:
         self.app = app
         self.explicit = HostPatterns(allowed) if allowed is not None else None
         self._by_server: dict[Any, HostPatterns | None] = {}
+        # The address the listening socket is bound to (the worker sets it). Unset (in-process tests), the
+        # connection's local address stands in: behind 0.0.0.0 that may be 127.0.0.1 (a sidecar proxy),
+        # which must not narrow what a server bound to every interface answers.
+        self.bound: str | None = None
         self._verdicts: dict[bytes | None, bool] = {}  # Host header → allowed (a few names in practice)
 
     def patterns(self, server: Any) -> HostPatterns | None:
         if self.explicit is not None:
             return self.explicit
-        address = server[0] if server else None
+        address = self.bound if self.bound is not None else server[0] if server else None
         try:
             return self._by_server[address]
         except KeyError:

@@ -87,9 +87,12 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     import uvicorn
 
     from bento.runtime.app import create_app
+    from bento.runtime.hosts import HostGuard
     from bento.runtime.protocol import protocol_class
 
     app = create_app(spec.service, state, internal=spec.internal, resolver=_resolver(spec))
+    if isinstance(app.host_guard, HostGuard) and spec.sock.family in (socket.AF_INET, socket.AF_INET6):
+        app.host_guard.bound = spec.sock.getsockname()[0]  # the default allowed hosts follow the bind address
     config = spec.service.config
     uv_config = uvicorn.Config(
         app,

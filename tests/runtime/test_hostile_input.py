@@ -142,6 +142,14 @@ def test_foreign_host_headers_are_refused_on_loopback(server: Any) -> None:
     assert httpx.get(server.url + "/readyz", headers={"host": "10.1.2.3"}).status_code == 200
 
 
+def test_bound_to_every_interface_any_host_is_served(tmp_path: Path) -> None:
+    # Behind 0.0.0.0 a sidecar proxy connects over 127.0.0.1 with the public name: that must not narrow it.
+    (tmp_path / "service.py").write_text(textwrap.dedent(SERVICE))
+    with serve(["service.py:Front", "--host", "0.0.0.0"], cwd=tmp_path) as running:
+        r = httpx.post(running.url + "/add", json={"x": 1}, headers={"host": "api.example.com"})
+        assert r.status_code == 200, r.text
+
+
 # ---- 6. malformed bodies are 4xx, never 5xx ------------------------------------------------------
 def test_malformed_multipart_and_oversized_forms_are_400(server: Any) -> None:
     url = server.url
