@@ -125,11 +125,13 @@ class TaskDB:
                                  (task_id, api)).fetchone()
         if row is None:
             return None
+        task_id, api_name, state, created, executed, finished = row[:6]
         if not with_result:
-            return TaskRow(*row)
-        return TaskRow(*row[:6], request_headers=[tuple(h) for h in json.loads(row[6])], request_body=row[7],
+            return TaskRow(task_id, api_name, state, created, executed, finished)
+        return TaskRow(task_id, api_name, state, created, executed, finished,
+                       request_headers=[(k, v) for k, v in json.loads(row[6])], request_body=row[7],
                        response_status=row[8],
-                       response_headers=[tuple(h) for h in json.loads(row[9])] if row[9] else None,
+                       response_headers=[(k, v) for k, v in json.loads(row[9])] if row[9] else None,
                        response_body=row[10])
 
     def claim(self, apis: list[str]) -> TaskRow | None:
