@@ -7,7 +7,7 @@ Layout of a bento::
     src/                             the selected project files
     apis/openapi.yaml                the HTTP API (when an OpenAPI generator is supplied)
     env/python/requirements.lock.txt locked requirements, with hashes
-    env/python/local/*.whl           our own package built from a checkout, and `python.wheels`
+    env/python/local/*.whl           our own package (the running one, as a wheel), `python.wheels`
     env/python/wheels/*.whl          the locked wheels, when vendored
     env/docker/Dockerfile            + entrypoint.sh, setup_script
 
@@ -182,7 +182,8 @@ def build_bento(
 def _python_env(files: dict[str, FileContent], config: BuildConfig, project: Path, where: str,
                 python_version: str, vendored: bool, progress: Progress) -> lock.Lock:
     """Add ``env/python/``: the lock file, our own wheel, ``python.wheels``, vendored wheels."""
-    own = ownwheel.build_own_wheel()
+    # The bento carries the exact runtime that builds it; the index serves it only when asked for.
+    own = None if config.python.bento_from_index else ownwheel.build_own_wheel()
     extra_reqs = ownwheel.dependencies()
     if own is None:
         extra_reqs.append(f"{ownwheel.DIST}=={ownwheel.running_version()}")

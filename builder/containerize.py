@@ -29,6 +29,9 @@ _IMAGE_REF = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
 )
 _BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BASE_IMAGE_ENV = "BENTO_BASE_IMAGE"
+_BASE_ARG = re.compile(r"^ARG\s+BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
+_FROM = re.compile(r"^FROM\s+(\S+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,44 @@ def parse_build_args(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def check_image_tag(tag: str) -> str:
+def check_image_tag(tag: str, option: str = "-t") -> str:
     if not _IMAGE_REF.match(tag):
         raise InvalidArgument(
-            f"-t {tag!r} is not a valid image reference; use lowercase `name[:tag]` or "
+            f"{option} {tag!r} is not a valid image reference; use lowercase `name[:tag]` or "
             "`registry/name:tag`, for example `iris_classifier:1.0`"
         )
     return tag
+
+
+def base_image_override(explicit: str | None, dockerfile_text: str,
+                        environ: Mapping[str, str] | None = None) -> str | None:
+    """The base image to build on instead of the bento's own: ``--base-image`` > ``BENTO_BASE_IMAGE``.
+
+    Bentos built by ``bento build`` declare ``ARG BASE_IMAGE``; for a Dockerfile without it an explicit
+    ``--base-image`` is an error, while the environment variable (set once for a machine) is ignored.
+    """
+    env = os.environ if environ is None else environ
+    wanted = explicit or env.get(BASE_IMAGE_ENV, "").strip() or None
+    if wanted is None:
+        return None
+    check_image_tag(wanted, option="--base-image" if explicit else BASE_IMAGE_ENV)
+    if not _BASE_ARG.search(dockerfile_text):
+        if explicit:
+            raise InvalidArgument(
+                "--base-image: this bento's Dockerfile has no `ARG BASE_IMAGE` (it was built by an older "
+                "bento or written by hand); rebuild it with `bento build`, or set `docker.base_image` "
+                "in bentofile.yaml"
+            )
+        return None
+    return wanted
+
+
+def base_image_of(dockerfile_text: str, override: str | None = None) -> str:
+    """The image the Dockerfile starts from (for messages)."""
+    if override:
+        return override
+    found = _BASE_ARG.search(dockerfile_text) or _FROM.search(dockerfile_text)
+    return found.group(1) if found else "the base image"
 
 
 def oci_labels(bento: BentoRef, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -109,6 +143,7 @@ def containerize(
     build_args: Mapping[str, str] | None = None,
     no_cache: bool = False,
     network: str | None = None,
+    base_image: str | None = None,
     on_log: LogSink | None = None,
     on_status: LogSink | None = None,
     backend: ContainerBackend | str | None = None,
@@ -116,7 +151,8 @@ def containerize(
     """Build the image of bento ``ref``; the first tag defaults to ``<name>:<version>``.
 
     ``network`` is the network of the build's RUN steps (``"none"`` proves a vendored bento builds
-    offline); ``None`` is the backend's default. ``on_log`` gets each line of the build's output,
+    offline); ``None`` is the backend's default. ``base_image`` (else ``BENTO_BASE_IMAGE``) replaces the
+    bento's base image. ``on_log`` gets each line of the build's output,
     ``on_status`` one line per preparation step of our own. ``backend`` is a connected backend (left
     open) or the name of one (``--backend``; default: ``$BENTO_CONTAINER_BACKEND``, else docker).
     """
@@ -128,9 +164,14 @@ def containerize(
     try:
         with BuildContext(bento, ca_bundle=host_ca_bundle(), on_status=on_status) as context:
             context.append_labels(oci_labels(bento))
+            text = (context.path / context.dockerfile).read_text(encoding="utf-8")
+            override = base_image_override(base_image, text)
+            args = dict(build_args or {})
+            if override is not None:
+                args["BASE_IMAGE"] = override
             request = BuildRequest(context=context.path, dockerfile=context.dockerfile, tag=wanted[0],
-                                   subject=bento.tag, build_args=dict(build_args or {}), platform=platform,
-                                   no_cache=no_cache, network=network)
+                                   subject=bento.tag, build_args=args, platform=platform,
+                                   no_cache=no_cache, network=network, base_image=base_image_of(text, override))
             image_id = engine.build(request, on_log)
         for extra in wanted[1:]:
             engine.tag(image_id, extra)

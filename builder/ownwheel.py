@@ -1,14 +1,22 @@
-"""Our own package inside a bento: pinned to the running version.
+"""Our own package inside a bento: the exact runtime that built it, as a wheel.
 
-When ``bento`` runs from a source checkout (an editable install, the only way to get it before a release),
-the image cannot install it from an index, so a wheel of the checkout is built into the bento. The wheel is
-reproducible (``SOURCE_DATE_EPOCH``, built from a clean copy of exactly the hashed files) and cached by the
-hash of those files, so a warm build does not rebuild it.
+A bento always carries the ``bento`` it was built with, whatever the install:
+
+- from a source checkout (an editable install) a wheel of the checkout is built. It is reproducible
+  (``SOURCE_DATE_EPOCH``, built from a clean copy of exactly the hashed files) and cached by the hash of
+  those files, so a warm build does not rebuild it;
+- from a regular install (a wheel from a file or an index, an sdist) the wheel is put back together from
+  the installed files that the distribution's ``RECORD`` lists, each checked against its recorded hash.
+
+Our package is resolved from an index by name only when the bentofile asks for it
+(``python.bento_from_index: true``, see docs/building.md).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -16,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,9 +33,15 @@ from urllib.parse import unquote, urlparse
 from bento.builder import cache
 from bento.core.errors import BuildError
 
-DIST = "bento"
+# The distribution name (pyproject's `project.name`); the import package and the command are `bento`.
+DIST = "bento-serve"
+PACKAGE = "bento"
 # 1980-01-01, the earliest time a zip entry can carry.
 SOURCE_DATE_EPOCH = "315532800"
+# What a wheel's .dist-info holds; installers add their own notes (INSTALLER, REQUESTED, direct_url.json,
+# uv_cache.json...), which are left out. RECORD is written anew.
+_WHEEL_METADATA = {"METADATA", "WHEEL", "entry_points.txt", "top_level.txt"}
+_LICENSE_PREFIXES = ("licenses/", "LICENSE", "COPYING", "NOTICE", "AUTHORS")
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,29 @@ def dependencies() -> list[str]:
     return sorted(found)
 
 
+def _running_file() -> Path:
+    import bento.core.version
+
+    return Path(bento.core.version.__file__).resolve()
+
+
+def _is_running_install(dist: metadata.Distribution) -> bool:
+    """``dist`` installed the very files that run (a regular install, not a stray .egg-info)."""
+    try:
+        located = Path(str(dist.locate_file(f"{PACKAGE}/core/version.py"))).resolve()
+    except (OSError, NotImplementedError):
+        return False
+    return located == _running_file()
+
+
 def _distribution() -> metadata.Distribution:
-    # Not metadata.distribution(DIST): a stray `bento.egg-info` in the working directory would shadow the
-    # installed distribution. Prefer the one whose version is the running one.
+    # Not metadata.distribution(DIST): a stray `bento_serve.egg-info` in the working directory would
+    # shadow the installed distribution. Prefer the one whose files run, then an editable install of
+    # the running version.
     candidates = list(metadata.distributions(name=DIST))
+    for dist in candidates:
+        if _is_running_install(dist):
+            return dist
     for dist in candidates:
         if dist.version == running_version() and dist.read_text("direct_url.json"):
             return dist
@@ -89,11 +123,19 @@ def source_checkout() -> Path | None:
     return root if (root / "pyproject.toml").is_file() else None
 
 
+def build_own_wheel() -> OwnWheel:
+    """A wheel of the running ``bento``: built from the checkout, or rebuilt from the installed files."""
+    root = source_checkout()
+    if root is not None:
+        return _wheel_of_checkout(root)
+    return wheel_from_installed(_distribution())
+
+
 def _source_files(root: Path) -> list[Path]:
     """pyproject.toml plus every file of the package directories it declares."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     setuptools_cfg = pyproject.get("tool", {}).get("setuptools", {})
-    dirs = sorted(set(setuptools_cfg.get("package-dir", {}).values())) or [DIST]
+    dirs = sorted(set(setuptools_cfg.get("package-dir", {}).values())) or [PACKAGE]
     files = [root / "pyproject.toml"]
     for extra in ("README.md", "LICENSE", "setup.py", "setup.cfg", "MANIFEST.in"):
         if (root / extra).is_file():
@@ -105,11 +147,7 @@ def _source_files(root: Path) -> list[Path]:
     return files
 
 
-def build_own_wheel() -> OwnWheel | None:
-    """A wheel of the running checkout, or None when ``bento`` is a regular (index) install."""
-    root = source_checkout()
-    if root is None:
-        return None
+def _wheel_of_checkout(root: Path) -> OwnWheel:
     files = _source_files(root)
     digest = hashlib.sha256()
     for path in files:
@@ -141,3 +179,78 @@ def build_own_wheel() -> OwnWheel | None:
         cache.write("own-wheels", key, data)
         cache.write("own-wheels", key + ".name", wheels[0].name.encode())
         return OwnWheel(wheels[0].name, data)
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _wheel_tag(wheel_text: str) -> str:
+    """``py3-none-any`` from the WHEEL file's ``Tag:`` lines (compressed when there are several)."""
+    tags = [line.split(":", 1)[1].strip() for line in wheel_text.splitlines() if line.startswith("Tag:")]
+    if not tags:
+        raise BuildError(f"the installed {DIST} has a WHEEL file without `Tag:`; reinstall it")
+    parts = [t.split("-") for t in tags]
+    return "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+
+
+def wheel_from_installed(dist: metadata.Distribution) -> OwnWheel:
+    """Put the wheel of an installed (non-editable) distribution back together from its RECORD.
+
+    The installed package files and the ``.dist-info`` metadata are read back byte for byte and checked
+    against the hashes RECORD holds; compiled ``__pycache__`` files, scripts outside site-packages and the
+    installer's own notes are left out. Entries are sorted and dated 1980-01-01, so the same install
+    always gives the same wheel (and the same bento version).
+    """
+    listed = dist.files
+    if not listed:
+        raise BuildError(f"the installed {DIST} {dist.version} has no RECORD of its files, so its wheel "
+                         f"cannot be rebuilt; reinstall it with pip or uv")
+    entries: dict[str, bytes] = {}
+    info_dir = ""
+    for item in listed:
+        parts = item.parts
+        if not parts or parts[0] in ("..", "/") or Path(str(item)).is_absolute():
+            continue  # console scripts and the like: the installer writes them from entry_points.txt
+        if "__pycache__" in parts or item.suffix in (".pyc", ".pyo"):
+            continue
+        top = parts[0]
+        if top.endswith(".dist-info"):
+            info_dir = top
+            inner = "/".join(parts[1:])
+            if inner not in _WHEEL_METADATA and not inner.startswith(_LICENSE_PREFIXES):
+                continue
+        elif top != PACKAGE:
+            continue
+        path = Path(str(dist.locate_file(item)))
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise BuildError(f"{path} of the installed {DIST} cannot be read ({exc.strerror}); "
+                             f"reinstall {DIST}") from None
+        if item.hash is not None and item.hash.mode == "sha256":
+            if _record_hash(data) != f"sha256={item.hash.value}":
+                raise BuildError(
+                    f"{path} was changed after {DIST} was installed (its hash differs from RECORD), so the "
+                    f"bento cannot carry a known runtime; reinstall it: pip install --force-reinstall {DIST}"
+                )
+        entries[item.as_posix()] = data
+    wheel_file = entries.get(f"{info_dir}/WHEEL")
+    if not info_dir or wheel_file is None or not any(k.startswith(PACKAGE + "/") for k in entries):
+        raise BuildError(f"the installed {DIST} {dist.version} lacks its package files or WHEEL metadata; "
+                         f"reinstall it with pip or uv")
+    name_version = info_dir[: -len(".dist-info")]
+    filename = f"{name_version}-{_wheel_tag(wheel_file.decode())}.whl"
+    record = f"{info_dir}/RECORD"
+    ordered = sorted(k for k in entries if not k.startswith(info_dir + "/"))
+    ordered += sorted(k for k in entries if k.startswith(info_dir + "/"))  # metadata last, as wheels do
+    lines = [f"{k},{_record_hash(entries[k])},{len(entries[k])}" for k in ordered] + [f"{record},,"]
+    entries[record] = ("\n".join(lines) + "\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in [*ordered, record]:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, entries[name])
+    return OwnWheel(filename, buffer.getvalue())

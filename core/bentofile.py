@@ -26,6 +26,9 @@ class PythonOptions(Strict):
     wheels: list[str] = Field(default_factory=list, description="Local wheel files bundled into the bento")
     pip_args: str | None = Field(None, description="Extra arguments for `pip install` in the image")
     vendor: bool = Field(False, description="Bundle the locked wheels so the image builds offline")
+    bento_from_index: bool = Field(
+        False, description="Install bento-serve==<running version> from the index instead of bundling "
+                           "the running bento as a wheel")
 
     @field_validator("extra_index_url", "find_links", mode="before")
     @classmethod

@@ -6,7 +6,8 @@ labels, the tags) and hands the backend one :class:`BuildRequest`. A backend the
 - connects when it is created, failing with :class:`ContainerizeError` that says how to make it reachable,
   *before* anything is written;
 - builds the context into an image, streaming each line of output to ``on_log`` and, on failure, raising
-  :class:`ContainerizeError` that carries the last lines of that output;
+  :class:`ContainerizeError` that carries the last lines of that output (or, when the base image cannot
+  be had, :func:`base_image_hint`'s one line naming ``--base-image`` and ``BENTO_BASE_IMAGE``);
 - tags, inspects (size, existence) and removes images by reference;
 - is closed when done (it is a context manager).
 
@@ -37,6 +38,7 @@ class BuildRequest:
     platform: str | None = None
     no_cache: bool = False
     network: str | None = None  # network of the RUN steps; "none" cuts them off, None is the default
+    base_image: str = "the base image"  # what the first FROM pulls, for messages
 
 
 class ContainerBackend(ABC):
@@ -79,3 +81,13 @@ def last_line(exc: BaseException) -> str:
     """The last line of an exception's text: engines put the useful part at the end."""
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__
+
+
+def base_image_hint(base: str, detail: str) -> str:
+    """The message for a base image the backend could not get (no registry access, a typo)."""
+    return (
+        f"cannot get the base image {base}: {detail}. Use an image the engine has or can pull: "
+        "`bento containerize BENTO --base-image IMAGE` or BENTO_BASE_IMAGE=IMAGE (Debian-based, with "
+        "python3 and python3-venv of the bento's Python version); without Docker Hub, see "
+        "docs/containerize.md (\"Without Docker Hub\") to build one locally"
+    )

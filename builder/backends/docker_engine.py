@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bento.builder.backends.base import BuildRequest, ContainerBackend, LogSink, last_line
+from bento.builder.backends.base import BuildRequest, ContainerBackend, LogSink, base_image_hint, last_line
 from bento.core.errors import ContainerizeError
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class DockerEngine(ContainerBackend):
 
         tail: list[str] = []
         image_id = ""
+        step = ""  # the Dockerfile instruction running now (`Step 2/20 : FROM ...`)
         try:
             stream = self.api.build(
                 path=str(request.context),
@@ -54,6 +55,8 @@ class DockerEngine(ContainerBackend):
                     log = "".join(tail[-LOG_TAIL:]).rstrip()
                     failure = (f"docker build of {request.subject} failed: {str(detail).strip()}"
                                + (f"\n--- last build output ---\n{log}" if log else ""))
+                    if step.startswith("FROM ") and step.split()[1] not in ("base", "python-env"):
+                        failure = base_image_hint(request.base_image, str(detail).strip())
                 if failure:
                     continue
                 aux = event.get("aux")
@@ -61,6 +64,8 @@ class DockerEngine(ContainerBackend):
                     image_id = str(aux["ID"])
                 line = _event_line(event)
                 if line:
+                    if line.startswith("Step ") and " : " in line:
+                        step = line.split(" : ", 1)[1].strip()
                     tail.append(line)
                     del tail[:-200]
                     if on_log is not None:

@@ -49,6 +49,11 @@ class _Printer:
 @click.option("--network", default=None, metavar="NAME",
               help="Network for the build's RUN steps, e.g. `none` to prove a vendored bento "
                    "(bento build --vendor) builds without network access.")
+@click.option("--base-image", default=None, metavar="IMAGE",
+              help="Build on IMAGE instead of the bento's base image (default: $BENTO_BASE_IMAGE, else the "
+                   "bento's, python:<version>-slim unless bentofile.yaml sets docker.base_image). It must "
+                   "provide python3 with venv at the bento's Python version; use a local image where "
+                   "Docker Hub is unreachable.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer instead of reusing the engine's cache.")
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
               help="Build output: plain (every line), quiet (none), auto (one line per step on a "
@@ -58,8 +63,8 @@ class _Printer:
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
               help=f"What builds the image.  [env var: {ENV_VAR}; default: {DEFAULT}]")
 def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | None,
-                 build_args: tuple[str, ...], network: str | None, no_cache: bool, progress: str,
-                 output: str, backend: str | None) -> None:
+                 build_args: tuple[str, ...], network: str | None, base_image: str | None, no_cache: bool,
+                 progress: str, output: str, backend: str | None) -> None:
     """Build a container image from BENTO (a tag like iris_classifier:latest, or a bento directory).
 
     The image holds the bento, its locked Python packages and the models it references; it runs
@@ -70,6 +75,7 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
     Examples:
       bento containerize iris_classifier:latest
       bento containerize iris_classifier:latest -t registry.local/iris:1.0 --progress plain
+      bento containerize iris_classifier:latest --base-image bento-test-base:bookworm
       docker run --rm -p 3000:3000 iris_classifier:<version>
     """
     from bento.builder.containerize import containerize as build_image
@@ -86,6 +92,7 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
         build_args=args,
         no_cache=no_cache,
         network=network,
+        base_image=base_image,
         on_log=None if progress == "quiet" else printer,
         on_status=None if progress == "quiet" else (lambda text: click.echo(f"  {text}", err=True)),
         backend=backend,
