@@ -5,7 +5,21 @@
 set -euo pipefail
 
 image="${BASE_IMAGE:-bento-test-base:bookworm}"
-mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+# The Debian mirror: DEBIAN_MIRROR, else the one this host's apt already uses for its main archive
+# (deb822 `URIs:` or one-line `deb URL SUITE`), else debootstrap's own default (no argument).
+host_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f"
+    done | head -n 1
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f"
+    done | head -n 1
+}
+mirror="${DEBIAN_MIRROR:-$(host_mirror | head -n 1)}"
 
 if docker image inspect "$image" >/dev/null 2>&1; then
     echo "base image: $image already present"
@@ -26,10 +40,10 @@ fi
 
 root="$(mktemp -d /var/tmp/bento-base.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
-echo "base image: debootstrap bookworm into $root"
+echo "base image: debootstrap bookworm into $root (mirror: ${mirror:-debootstrap's default})"
 start=$SECONDS
 debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
-    bookworm "$root" "$mirror" >"$root.log" 2>&1 || { tail -n 40 "$root.log" >&2; rm -f "$root.log"; exit 1; }
+    bookworm "$root" ${mirror:+"$mirror"} >"$root.log" 2>&1 || { tail -n 40 "$root.log" >&2; rm -f "$root.log"; exit 1; }
 rm -f "$root.log"
 
 # Keep the image small and free of host state: no apt lists/caches, docs or man pages.

@@ -6,11 +6,18 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session")
+def builder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One builder cache (locks, own wheels) for the whole run: warm across tests, never ~/.cache/bento."""
+    return tmp_path_factory.mktemp("bento-cache")
+
+
 @pytest.fixture(autouse=True)
-def bento_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty store, so nothing touches the user's ~/bento."""
+def bento_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder_cache: Path) -> Path:
+    """Every test gets its own empty store, so nothing touches the user's ~/bento or ~/.cache/bento."""
     home = tmp_path / "bento-home"
     monkeypatch.setenv("BENTO_HOME", str(home))
+    monkeypatch.setenv("BENTO_CACHE_DIR", str(builder_cache))
     return home
 
 

@@ -49,7 +49,7 @@ def test_layout_and_manifest(make_project: MakeProject) -> None:
     path = Path(out["path"])
     files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
     wheel = [f for f in files if f.startswith("env/python/local/")]
-    assert wheel == ["env/python/local/bento-0.1.0-py3-none-any.whl"]  # running from a checkout
+    assert wheel == ["env/python/local/bento_serve-0.1.0-py3-none-any.whl"]  # running from a checkout
     assert set(files) - set(wheel) == {
         "bento.yaml", "README.md", "apis/openapi.yaml", "env/docker/Dockerfile", "env/docker/entrypoint.sh",
         "env/python/requirements.lock.txt", "src/bentofile.yaml", "src/helpers.py", "src/service.py",

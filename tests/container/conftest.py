@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -51,3 +56,55 @@ def cleanup(docker_client) -> Iterator[list[str]]:  # type: ignore[no-untyped-de
                 docker_client.api.remove_image(item, force=True, noprune=False)
         except docker.errors.NotFound:
             pass
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# What a wheel of the checkout is built from (the rest of the checkout stays out of the copy).
+_NOT_SOURCE = {".git", ".venv", "tests", "bench", "examples", "docs", ".ci", "build", "dist"}
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A fresh virtualenv with bento installed NON-editable from a wheel of this checkout."""
+
+    venv: Path
+    wheel: Path
+    build_log: str  # everything `uv build` (setuptools) printed
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    @property
+    def bento(self) -> str:
+        return str(self.venv / "bin" / "bento")
+
+    def env(self, home: Path, **extra: str) -> dict[str, str]:
+        """The environment of a user who activated the virtualenv (nothing of the test's own)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["VIRTUAL_ENV"] = str(self.venv)
+        env["BENTO_HOME"] = str(home)
+        return {**env, **extra}
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """Build a wheel (`uv build --wheel`) of a clean copy of the checkout, install it into a new venv."""
+    base = tmp_path_factory.mktemp("installed")
+    src = base / "src"
+    shutil.copytree(ROOT, src, ignore=lambda d, names: [
+        n for n in names if (Path(d) == ROOT and n in _NOT_SOURCE) or n == "__pycache__" or n.endswith(".egg-info")])
+    uv = [sys.executable, "-m", "uv"]
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    build_log = ""
+    for cmd in ([*uv, "build", "--wheel", "--out-dir", str(base / "dist"), str(src)],
+                [*uv, "venv", "--quiet", str(base / "venv"), "--python", sys.executable]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr
+        build_log = build_log or done.stdout + done.stderr
+    wheel = next((base / "dist").glob("bento_serve-*-py3-none-any.whl"))
+    done = subprocess.run([*uv, "pip", "install", "--quiet", "--python", str(base / "venv" / "bin" / "python"),
+                           str(wheel)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return Installed(base / "venv", wheel, build_log)
