@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make a Docker engine reachable for the container tests (idempotent).
 # - an engine already answering `docker info` (local socket or DOCKER_HOST) is used as is;
-# - otherwise Debian's docker.io is installed if missing and dockerd is started in the background,
+# - otherwise Debian's Docker engine package is installed if missing and dockerd is started in the background,
 #   logging to ${DOCKERD_LOG:-/var/log/dockerd.log}.
 # Needs root on a Debian machine (the CI machine is one).
 set -euo pipefail
@@ -35,7 +35,7 @@ if command -v docker >/dev/null 2>&1 && engine_up; then
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
-    echo "docker engine: installing docker.io"
+    echo "docker engine: installing Debian's Docker engine package"
     apt-get update -q >/dev/null 2>&1 || true
     apt_install docker.io
 fi

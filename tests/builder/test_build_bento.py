@@ -226,3 +226,26 @@ def test_cli_name_version_and_label_options(make_project: MakeProject) -> None:
     bad = run_cli("build", str(root), "--label", "no-equals-sign")
     assert bad.returncode == 2
     assert "write labels as KEY=VALUE" in bad.stderr
+
+
+@pytest.mark.slow
+def test_bento_from_index_is_explicit_and_resolves_our_distribution(make_project: MakeProject,
+                                                                   tmp_path: Path) -> None:
+    """`python.bento_from_index: true` locks bento-serve==<running version> from the configured index (here
+    a find-links folder holding our wheel) and bundles no wheel of our own."""
+    from bento.builder import ownwheel
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    own = ownwheel.build_own_wheel()
+    (wheels / own.filename).write_bytes(own.data)
+    root = make_project(f'service: "service:Echo"\npython:\n  bento_from_index: true\n  find_links: ["{wheels}"]\n')
+    built = build_bento(root)
+    lock = (built.path / "env/python/requirements.lock.txt").read_text()
+    assert f"bento-serve=={bento.__version__}" in lock
+    assert not (built.path / "env/python/local").exists()
+    # By default the running wheel is bundled and the index is never asked for our package.
+    default = build_bento(make_project(f'service: "service:Echo"\npython:\n  find_links: ["{wheels}"]\n',
+                                       name="default"))
+    assert "bento-serve" not in (default.path / "env/python/requirements.lock.txt").read_text()
+    assert [p.name for p in (default.path / "env/python/local").iterdir()] == [own.filename]
