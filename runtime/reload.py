@@ -2,12 +2,16 @@
 
 The supervisor asks :meth:`SourceWatcher.changed` a couple of times a second. When something changed it
 stops its workers and re-executes itself (:func:`reexec`), handing the already-bound listening socket to
-the new process so that the port never closes and clients only see a short pause.
+the new process so that the port never closes and clients only see a short pause. When the edited
+source does not load, the supervisor logs one line (:func:`one_line_error`) and answers every request
+503 with it (:func:`answer_unavailable`) until the next change.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -69,3 +73,89 @@ def reexec(listen_fd: int, cwd: str | Path | None = None) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def one_line_error(exc: BaseException, root: str | Path | None = None) -> str:
+    """``service.py:3: NameError: name 'x' is not defined``: where in the user's files, and what.
+
+    The location is the innermost frame under ``root`` (the watched project), so our own frames never
+    show; a SyntaxError names its own file and line.
+    """
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"{_rel(exc.filename, root)}:{exc.lineno}"
+        return f"{where}: SyntaxError: {exc.msg}"
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if root is not None and _under(f.filename, root)]
+    prefix = f"{_rel(mine[-1].filename, root)}:{mine[-1].lineno}: " if mine else ""
+    from bento.core.errors import BentoError
+
+    return prefix + (text if isinstance(exc, BentoError) else f"{type(exc).__name__}: {text}")
+
+
+def _under(path: str, root: str | Path) -> bool:
+    try:
+        return Path(path).resolve().is_relative_to(Path(root).resolve())
+    except OSError:
+        return False
+
+
+def _rel(path: str, root: str | Path | None) -> str:
+    if root is not None and _under(path, root):
+        return os.path.relpath(Path(path).resolve(), Path(root).resolve())
+    return path
+
+
+def answer_unavailable(listener: socket.socket, message: str, *, read_timeout: float = 1.0) -> None:
+    """Accept the pending connections on ``listener`` and answer each ``503`` with ``message``.
+
+    While a reload waits for a broken edit to be fixed no worker serves, so every request (``/readyz`` and
+    ``/livez`` included) gets this answer at once instead of hanging in the listen backlog. The request
+    is read (head and a declared body up to 1 MiB, for at most ``read_timeout`` seconds) so that closing
+    the connection never resets it before the client reads the answer.
+    """
+    body = json.dumps({"error": "ServiceUnavailable", "detail": message}).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
+    ).encode()
+    listener.setblocking(False)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            with conn:
+                conn.settimeout(read_timeout)
+                try:
+                    _read_request(conn)
+                    conn.sendall(head + body)
+                    conn.shutdown(socket.SHUT_WR)
+                except OSError:
+                    continue
+    finally:
+        listener.setblocking(True)
+
+
+def _read_request(conn: socket.socket, limit: int = 1 << 20) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = min(int(value.strip()), limit)
+    remaining = length - len(rest)
+    while remaining > 0:
+        chunk = conn.recv(min(remaining, 65536))
+        if not chunk:
+            return
+        remaining -= len(chunk)

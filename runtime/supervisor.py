@@ -30,7 +30,6 @@ import signal
 import socket
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -182,12 +181,13 @@ class Supervisor:
         opts = self.options
         try:
             entry = self.load()
-        except Exception:
+        except Exception as exc:
             if public is None or opts.watch_dir is None:
                 raise
-            # A reload picked up a broken edit: keep the port, show the error, wait for the next edit.
-            logger.error("cannot load the service after a change:\n%s", traceback.format_exc().rstrip())
-            self._wait_for_change_and_reexec(public)
+            # A reload picked up a broken edit: keep the port, log one line, answer 503 until the next edit.
+            message = f"cannot load the service after a change: {reloading.one_line_error(exc, opts.watch_dir)}"
+            logger.error("%s", message)
+            self._wait_for_change_and_reexec(public, message)
         config = entry.config
         host = opts.host or config.http.host
         port = opts.port if opts.port is not None else config.http.port
@@ -384,12 +384,15 @@ class Supervisor:
             return []
 
     # ---- reload and clean-up -----------------------------------------------------------------
-    def _wait_for_change_and_reexec(self, public: socket.socket) -> None:
+    def _wait_for_change_and_reexec(self, public: socket.socket, message: str) -> None:
         assert self.options.watch_dir is not None
         watcher = reloading.SourceWatcher(self.options.watch_dir)
         self._install_signals()
         while True:
-            if any(s in STOP_SIGNALS for s in self._wait(0.5)):
+            readable, _, _ = select.select([self._wake_r, public], [], [], 0.5)
+            if public in readable:
+                reloading.answer_unavailable(public, message)
+            if self._wake_r in readable and any(s in STOP_SIGNALS for s in self._wait(0)):
                 raise SystemExit(0)
             if watcher.changed():
                 self._reexec(public)

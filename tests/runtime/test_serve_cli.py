@@ -319,6 +319,16 @@ def test_reload_survives_a_broken_edit(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, server.output()
             time.sleep(0.1)
         assert server.proc.poll() is None
+        # Every request answers at once: 503 with the one-line reason, health probes included.
+        for path, method in (("/readyz", "GET"), ("/livez", "GET"), ("/echo", "POST")):
+            answer = httpx.request(method, server.url + path, json={"text": "hi"}, timeout=5)
+            assert answer.status_code == 503, (path, answer.text)
+            detail = answer.json()["detail"]
+            assert detail.startswith("cannot load the service after a change: ") and "\n" not in detail
+            assert detail.endswith("SyntaxError: '(' was never closed (service.py, line 1)")
+        log = server.output()
+        assert "Traceback" not in log
+        assert [line for line in log.splitlines() if "cannot load" in line][0].endswith("(service.py, line 1)")
         source.write_text(textwrap.dedent(echo_source("fixed:")))
         deadline = time.monotonic() + 20
         answer = ""
