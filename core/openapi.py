@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bento.core.examples import example_of
 from bento.core.schema import Signature
 from bento.core.services import APIMethod, Service
 
@@ -39,8 +40,9 @@ def _hoist(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]
 def _request_body(sig: Signature, components: dict[str, Any]) -> dict[str, Any]:
     schema = _hoist(sig.input_model.model_json_schema(ref_template=REF), components)
     if sig.input_kind == "json":
+        # The example pre-fills the API page and passes the API's validation as it is.
         return {"required": bool(schema.get("required")),
-                "content": {"application/json": {"schema": schema}}}
+                "content": {"application/json": {"schema": schema, "example": example_of(schema, components)}}}
     properties = dict(schema.get("properties", {}))
     encoding: dict[str, Any] = {}
     for param in sig.params:
@@ -55,7 +57,9 @@ def _request_body(sig: Signature, components: dict[str, Any]) -> dict[str, Any]:
         if media:
             encoding[param.name] = {"contentType": media}
     form = {**schema, "properties": properties}
-    content: dict[str, Any] = {"schema": form}
+    files = {p.name for p in sig.params if p.is_file}
+    content: dict[str, Any] = {"schema": form, "example": {
+        name: example_of(prop, components) for name, prop in properties.items() if name not in files}}
     if encoding:
         content["encoding"] = encoding
     return {"required": True, "content": {"multipart/form-data": content}}
@@ -108,7 +112,7 @@ def _operation(api: APIMethod, components: dict[str, Any]) -> dict[str, Any]:
         operation["requestBody"] = _request_body(sig, components)
     else:
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {
-            "type": "object", "properties": {}, "additionalProperties": False}}}}
+            "type": "object", "properties": {}, "additionalProperties": False}, "example": {}}}}
     return operation
 
 

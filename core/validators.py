@@ -70,6 +70,22 @@ class Shape:
 
         return core_schema.no_info_after_validator_function(check, handler(source))
 
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        # Nested arrays, one level per dimension, with fixed lengths where the shape fixes them.
+        result = dict(handler(schema))
+        node: dict[str, Any] = _innermost(result)
+        for length in reversed(self.dimensions):
+            node = {"type": "array", "items": node,
+                    **({"minItems": length, "maxItems": length} if length >= 0 else {})}
+        return {**result, **node}
+
+
+def _innermost(schema: dict[str, Any]) -> dict[str, Any]:
+    """The element schema of a (nested) array schema."""
+    while isinstance(schema.get("items"), dict) and schema.get("type") == "array":
+        schema = schema["items"]
+    return dict(schema) if schema.get("type") != "array" else {}
+
 
 @dataclass(frozen=True)
 class DType:
@@ -89,3 +105,19 @@ class DType:
             return value.astype(want)
 
         return core_schema.no_info_after_validator_function(convert, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        import numpy as np
+
+        kind = {"f": "number", "i": "integer", "u": "integer", "b": "boolean", "U": "string", "S": "string"}
+        element = kind.get(np.dtype(self.dtype).kind)
+        result = dict(handler(schema))
+        if element is not None:
+            node = result
+            while isinstance(node.get("items"), dict) and node["items"].get("type") == "array":
+                node = node["items"]
+            node["items"] = {**node.get("items", {}), "type": element}
+            if np.dtype(self.dtype).kind == "u":
+                node["items"]["minimum"] = 0
+        result["x-dtype"] = str(np.dtype(self.dtype))
+        return result

@@ -1,6 +1,7 @@
-// The interactive API page of a Bento service: reads /docs.json, renders one form per API, calls it and
-// shows the response (JSON, text, streams as they arrive, files as previews or downloads). Plain JS, no
-// dependencies, so the page works offline and ships inside the wheel.
+// The interactive API page of a Bento service: reads /docs.json, renders one form per API (pre-filled with
+// the example the server computed, valid for the API), its request and response schemas, calls it and
+// shows the response (JSON, text, streams as they arrive, images/audio/video previewed, files as
+// downloads). Plain JS, no dependencies, so the page works offline and ships inside the wheel.
 "use strict";
 
 const $ = (root, sel) => root.querySelector(sel);
@@ -43,8 +44,10 @@ function buildForm(doc, section, op) {
   const formBox = $(section, ".form-input");
   if (!multipart) {
     formBox.remove();
-    const schema = body && body["application/json"] ? body["application/json"].schema : {};
-    $(jsonBox, "textarea").value = JSON.stringify(example(doc, schema, 0) || {}, null, 2);
+    const media = (body && body["application/json"]) || {};
+    // The server computes an example that passes the API's validation; fall back to one from the schema.
+    const value = "example" in media ? media.example : example(doc, media.schema || {}, 0);
+    $(jsonBox, "textarea").value = JSON.stringify(value === undefined ? {} : value, null, 2);
     return () => ({ body: $(jsonBox, "textarea").value || "{}", headers: { "content-type": "application/json" } });
   }
   jsonBox.remove();
@@ -71,7 +74,8 @@ function buildForm(doc, section, op) {
       if (encoding[name]) input.accept = encoding[name].contentType;
     } else {
       input.type = "text";
-      const value = example(doc, prop, 0);
+      const given = multipart.example || {};
+      const value = name in given ? given[name] : example(doc, prop, 0);
       input.value = typeof value === "string" ? value : JSON.stringify(value);
     }
     field.append(label, input);
@@ -151,10 +155,31 @@ function curlCommand(route, body, headers) {
   return parts.join(" ");
 }
 
+// A schema with its $refs written out (to a depth), for reading on the page.
+function inline(doc, schema, depth) {
+  if (Array.isArray(schema)) return schema.map((s) => inline(doc, s, depth));
+  if (!schema || typeof schema !== "object") return schema;
+  if (schema.$ref) return depth > 6 ? { $ref: schema.$ref } : inline(doc, resolve(doc, schema), depth + 1);
+  const out = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = inline(doc, value, depth);
+  return out;
+}
+
+function describeContent(doc, content) {
+  const parts = [];
+  for (const [type, media] of Object.entries(content || {})) {
+    parts.push(type + "\n" + JSON.stringify(inline(doc, media.schema || {}, 0), null, 2));
+  }
+  return parts.join("\n\n") || "(none)";
+}
+
 function renderApi(doc, template, route, op) {
   const section = template.content.firstElementChild.cloneNode(true);
   $(section, ".route").textContent = route;
   $(section, ".doc").textContent = op.description || "";
+  $(section, ".input-schema").textContent = describeContent(doc, op.requestBody && op.requestBody.content);
+  const ok = op.responses && op.responses["200"];
+  $(section, ".output-schema").textContent = describeContent(doc, ok && ok.content);
   const streams = op["x-bento-output-kind"] === "stream";
   if (!streams) $(section, ".sse").remove();
   const collect = buildForm(doc, section, op);
