@@ -389,8 +389,8 @@ class Supervisor:
         watcher = reloading.SourceWatcher(self.options.watch_dir)
         self._install_signals()
         while True:
-            readable, _, _ = select.select([self._wake_r, public], [], [], 0.5)
-            if public in readable:
+            readable, _, _ = select.select([self._wake_r, public.fileno()], [], [], 0.5)
+            if public.fileno() in readable:
                 reloading.answer_unavailable(public, message)
             if self._wake_r in readable and any(s in STOP_SIGNALS for s in self._wait(0)):
                 raise SystemExit(0)

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from bento.cli.models import OUTPUT, RECORD, export_size, human_size, print_record, print_table, progress, run_import, run_pull, run_push, short_time
+from bento.cli.output import emit, output_option
+from bento.cli.models import export_size, human_size, print_record, print_table, progress, run_import, run_pull, run_push, short_time
 
 _CTX = {"help_option_names": ["-h", "--help"]}
 
 
 @click.command("list", context_settings=_CTX)
 @click.argument("name", required=False)
-@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True, help="Output format.")
+@output_option("the built bentos")
 def list_bentos(name: str | None, output: str) -> None:
     """List built bentos, newest first (only versions of NAME if given)."""
     from bento.store import open_store
 
     items = open_store().bentos.list(name)
-    if output == "json":
-        click.echo(json.dumps([{**i.to_dict(), "models": _model_tags(i.info)} for i in items], indent=2))
-        return
     rows = [(i.tag, human_size(i.size), ",".join(_model_tags(i.info)) or "-", short_time(i.creation_time))
             for i in items]
-    print_table(["TAG", "SIZE", "MODELS", "CREATED"], rows, "no bentos in the store yet; run `bento build`")
+    emit([{**i.to_dict(), "models": _model_tags(i.info)} for i in items], output, lambda: print_table(
+        ["TAG", "SIZE", "MODELS", "CREATED"], rows, "no bentos in the store yet; run `bento build`"))
 
 
 @click.command("get", context_settings=_CTX)
 @click.argument("tag")
-@click.option("-o", "--output", type=RECORD, default="yaml", show_default=True, help="Output format.")
+@output_option("the bento's manifest")
 def get_bento(tag: str, output: str) -> None:
     """Show a bento's manifest (service, APIs, models, files, ...). TAG may be NAME for the latest."""
     from bento.store import open_store
@@ -74,14 +72,12 @@ def export_bento(tag: str, destination: str, compression: str, no_models: bool) 
 
 @click.command("import", context_settings=_CTX)
 @click.argument("source")
-@click.option("-o", "--output", type=OUTPUT, default="table", help="Print the imported tag as text or JSON.")
+@output_option("the imported bento")
 def import_bento(source: str, output: str) -> None:
     """Import a .bento archive (path or fsspec URL) and the models it carries; every file is verified."""
     item, existed = run_import("bento", source)
-    if output == "json":
-        click.echo(json.dumps({"tag": item.tag, "existed": existed, "path": str(item.path)}))
-    else:
-        click.echo(f"bento {item.tag} {'already in the store (same content)' if existed else 'imported'}")
+    emit({"tag": item.tag, "existed": existed, "path": str(item.path)}, output, lambda: click.echo(
+        f"bento {item.tag} {'already in the store (same content)' if existed else 'imported'}"))
 
 
 @click.command("push", context_settings=_CTX)

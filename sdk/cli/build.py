@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-OUTPUTS = ("tag", "json")
+from bento.cli.output import output_option, emit
 
 
 def _parse_labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -32,10 +31,9 @@ def _parse_labels(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Add a label (repeatable).")
 @click.option("--vendor/--no-vendor", "vendor", default=None,
               help="Bundle the locked wheels so the image builds without network (python.vendor).")
-@click.option("-o", "--output", type=click.Choice(OUTPUTS), default=None,
-              help="Print only the tag, or the bento as JSON (default: a short human summary).")
+@output_option("the built bento")
 def build(project_dir: str, bentofile: str | None, name: str | None, version: str | None,
-          labels: tuple[str, ...], vendor: bool | None, output: str | None) -> None:
+          labels: tuple[str, ...], vendor: bool | None, output: str) -> None:
     """Build a bento from the project in PROJECT_DIR (default: the current directory).
 
     The project needs a bentofile.yaml naming its service, e.g.
@@ -60,7 +58,7 @@ def build(project_dir: str, bentofile: str | None, name: str | None, version: st
     except ImportError:  # the OpenAPI generator is optional for building
         pass
 
-    quiet = output is not None
+    quiet = output != "text"
 
     def progress(message: str) -> None:
         if not quiet:
@@ -78,14 +76,12 @@ def build(project_dir: str, bentofile: str | None, name: str | None, version: st
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if output == "tag":
-        click.echo(result.tag)
-    elif output == "json":
-        info = {"tag": result.tag, "path": str(result.path), "existed": result.existed,
-                "digest": getattr(result.item, "digest", None), "warnings": result.warnings}
-        click.echo(json.dumps(info, indent=2))
-    elif result.existed:
-        click.echo(f"Bento {result.tag} already exists (same content); nothing changed.")
-    else:
-        click.echo(f"Built bento {result.tag} at {result.path}")
-        click.echo(f"Next: bento serve {result.tag}   or   bento containerize {result.tag}")
+    def text() -> None:
+        if result.existed:
+            click.echo(f"Bento {result.tag} already exists (same content); nothing changed.")
+        else:
+            click.echo(f"Built bento {result.tag} at {result.path}")
+            click.echo(f"Next: bento serve {result.tag}   or   bento containerize {result.tag}")
+
+    emit({"tag": result.tag, "path": str(result.path), "existed": result.existed,
+          "digest": getattr(result.item, "digest", None), "warnings": result.warnings}, output, text)

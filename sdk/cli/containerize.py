@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
@@ -11,6 +10,7 @@ import click
 # Imported only when the command runs (the CLI registry is lazy); docker itself loads inside the build.
 from bento.builder.backends.registry import BACKEND_NAMES, DEFAULT, ENV_VAR
 from bento.builder.containerize import PROGRESS_MODES
+from bento.cli.output import emit, output_option
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
@@ -58,8 +58,7 @@ class _Printer:
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
               help="Build output: plain (every line), quiet (none), auto (one line per step on a "
                    "terminal, plain otherwise).")
-@click.option("-o", "--output", type=click.Choice(("text", "json")), default="text", show_default=True,
-              help="Print the result as text or as one JSON record.")
+@output_option("the built image (tag: its image tags)")
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
               help=f"What builds the image.  [env var: {ENV_VAR}; default: {DEFAULT}]")
 def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | None,
@@ -97,9 +96,9 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
         on_status=None if progress == "quiet" else (lambda text: click.echo(f"  {text}", err=True)),
         backend=backend,
     )
-    if output == "json":
-        click.echo(json.dumps({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id,
-                               "size": result.size}))
-        return
-    click.echo(f"Built image {', '.join(result.tags)} ({result.id}) from bento {result.bento_tag}")
-    click.echo(f"Run it with: docker run --rm -p 3000:3000 {result.tags[0]}", err=True)
+    def text() -> None:
+        click.echo(f"Built image {', '.join(result.tags)} ({result.id}) from bento {result.bento_tag}")
+        click.echo(f"Run it with: docker run --rm -p 3000:3000 {result.tags[0]}", err=True)
+
+    emit({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id, "size": result.size}, output,
+         text, tag_key="tags")

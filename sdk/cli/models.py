@@ -6,15 +6,13 @@ The output helpers here (tables, sizes, progress bars) are shared with ``bento.c
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import click
 
-OUTPUT = click.Choice(["table", "json"])
-RECORD = click.Choice(["yaml", "json"])
+from bento.cli.output import emit, output_option
 
 
 def human_size(n: int | None) -> str:
@@ -43,12 +41,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: st
 
 
 def print_record(info: dict[str, Any], output: str) -> None:
-    if output == "json":
-        click.echo(json.dumps(info, indent=2, default=str))
-    else:
-        import yaml
-
-        click.echo(yaml.safe_dump(info, sort_keys=False, allow_unicode=True).rstrip())
+    """One stored item's manifest: YAML for people (``text``), else as ``-o`` asks."""
+    emit(info, "yaml" if output == "text" else output, lambda: None)
 
 
 @contextlib.contextmanager
@@ -145,23 +139,21 @@ def models() -> None:
 
 @models.command("list")
 @click.argument("name", required=False)
-@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True, help="Output format.")
+@output_option("the stored models")
 def list_models(name: str | None, output: str) -> None:
     """List stored models, newest first (only versions of NAME if given)."""
     from bento.store import open_store
 
     items = open_store().models.list(name)
-    if output == "json":
-        click.echo(json.dumps([i.to_dict() for i in items], indent=2))
-        return
     rows = [(i.tag, human_size(i.size), short_time(i.creation_time),
              ",".join(f"{k}={v}" for k, v in i.labels.items())) for i in items]
-    print_table(["TAG", "SIZE", "CREATED", "LABELS"], rows, "no models in the store yet")
+    emit([i.to_dict() for i in items], output,
+         lambda: print_table(["TAG", "SIZE", "CREATED", "LABELS"], rows, "no models in the store yet"))
 
 
 @models.command("get")
 @click.argument("tag")
-@click.option("-o", "--output", type=RECORD, default="yaml", show_default=True, help="Output format.")
+@output_option("the model's manifest")
 def get_model(tag: str, output: str) -> None:
     """Show a model's manifest (labels, metadata, files with sha256, ...). TAG may be NAME for the latest."""
     from bento.store import open_store
@@ -204,19 +196,17 @@ def export_model(tag: str, destination: str, compression: str) -> None:
 
 @models.command("import")
 @click.argument("source")
-@click.option("-o", "--output", type=OUTPUT, default="table", help="Print the imported tag as text or JSON.")
+@output_option("the imported model")
 def import_model(source: str, output: str) -> None:
     """Import a .bentomodel archive (a path or fsspec URL); every file is verified first."""
     item, existed = run_import("model", source)
-    if output == "json":
-        click.echo(json.dumps({"tag": item.tag, "existed": existed, "path": str(item.path)}))
-    else:
-        click.echo(f"model {item.tag} {'already in the store (same content)' if existed else 'imported'}")
+    emit({"tag": item.tag, "existed": existed, "path": str(item.path)}, output, lambda: click.echo(
+        f"model {item.tag} {'already in the store (same content)' if existed else 'imported'}"))
 
 
 @models.command("verify")
 @click.argument("tag")
-@click.option("-o", "--output", type=OUTPUT, default="table", help="Output format.")
+@output_option("the verification result")
 def verify_model(tag: str, output: str) -> None:
     """Recompute every file hash of a model; exit code 5 and a list of problems if it was altered."""
     from bento.store import open_store
@@ -226,15 +216,15 @@ def verify_model(tag: str, output: str) -> None:
     item = store.models.get(tag)
     with progress(f"verifying {item.tag}", _size_or_zero(item)) as cb:
         found = store.models.verify(item.tag, progress=cb)
-    if output == "json":
-        click.echo(json.dumps({"tag": item.tag, "ok": not found, "problems": found}))
-    else:
+    def text() -> None:
         for line in found:
             click.echo(f"  {line}")
+        if not found:
+            click.echo(f"model {item.tag} is intact")
+
+    emit({"tag": item.tag, "ok": not found, "problems": found}, output, text)
     if found:
         raise IntegrityError(f"model {item.tag} does not match its manifest ({len(found)} problem(s))")
-    if output != "json":
-        click.echo(f"model {item.tag} is intact")
 
 
 @models.command("push")
