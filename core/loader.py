@@ -5,6 +5,7 @@ unchanged: when the real ``bentoml`` is not installed, the name is an alias of `
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -92,9 +93,13 @@ def _pick(module: ModuleType, attr: str | None, where: str) -> Service[Any]:
     if attr:
         obj: Any = module
         for part in attr.split("."):
-            obj = getattr(obj, part, None)
+            holder, obj = obj, getattr(obj, part, None)
             if obj is None:
-                raise NotFound(f"{where} has no attribute {attr!r}")
+                services = [k for k, v in vars(holder).items() if isinstance(v, Service)]
+                close = difflib.get_close_matches(part, services, n=1, cutoff=0.6)
+                hint = (f"; did you mean {where}:{close[0]}?" if close
+                        else f"; its services: {', '.join(sorted(services))}" if services else "")
+                raise NotFound(f"{where} has no attribute {attr!r}{hint}")
         if not isinstance(obj, Service):
             raise InvalidArgument(f"{where}:{attr} is not a service; decorate the class with @bento.service")
         return obj

@@ -43,6 +43,14 @@ def creation_time(*, reproducible: bool) -> _dt.datetime:
     return when
 
 
+# What to do about a missing item, by kind (appended to the NotFound message).
+_HOW_TO_GET = {
+    "model": "; list the stored models with `bento models list`, or save it first by running the training "
+             "script that calls bento.models.save_model()/create() (e.g. `python train.py`)",
+    "bento": "; list the built bentos with `bento list`, or build it with `bento build`",
+}
+
+
 class ItemStore:
     """Models (``kind="model"``) or bentos (``kind="bento"``) of one store home."""
 
@@ -298,7 +306,8 @@ class ItemStore:
         atomic_write(name_dir / LATEST, item.version.encode())
 
     def _resolve(self, parsed: Tag, name_dir: Path, tag: str) -> str:
-        where = f"{self.kind} {tag if ':' in tag else tag + ':latest'} not found in {self.home}"
+        where = f"{self.kind} {tag if ':' in tag else tag + ':latest'} not found in {self.home}" + _HOW_TO_GET.get(
+            self.kind, "")
         if parsed.version is None:
             latest = _read_latest(name_dir)
             if latest is not None and (name_dir / latest / self.manifest_name).is_file():

@@ -147,13 +147,33 @@ def connect(timeout: float = CONNECT_TIMEOUT) -> docker.APIClient:
         client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
     except docker.errors.DockerException as exc:
         raise ContainerizeError(
-            f"no Docker engine is reachable at {where}: {last_line(exc)}. Start one (for example "
+            f"no Docker engine is reachable at {where} ({engine_reason(exc)}). Start one (for example "
             "`sudo dockerd &`) or set DOCKER_HOST to a running engine, such as "
             "DOCKER_HOST=unix:///run/user/1000/docker.sock or DOCKER_HOST=tcp://host:2375"
         ) from exc
     # A build streams nothing while a long step runs (pip installing a large wheel): be patient.
     client.timeout = BUILD_TIMEOUT
     return client
+
+
+# Plain words for why the engine did not answer, matched in the client's error text (which nests the
+# socket error inside HTTP-library wrappers nobody needs to read).
+_ENGINE_REASONS = (
+    (("FileNotFoundError", "No such file"), "no socket at that path"),
+    (("PermissionError", "Permission denied"), "permission denied: add your user to the `docker` group or "
+                                               "use sudo"),
+    (("Connection refused", "ConnectionRefusedError"), "nothing accepts connections there"),
+    (("timed out", "Timeout"), "no answer in time"),
+    (("Name or service not known", "nodename nor servname", "No address associated"), "unknown host name"),
+)
+
+
+def engine_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for needles, reason in _ENGINE_REASONS:
+        if any(n in text for n in needles):
+            return reason
+    return "it does not answer the Docker API"
 
 
 def _release(exc: BaseException) -> None:

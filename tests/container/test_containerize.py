@@ -99,9 +99,14 @@ def test_no_engine_is_a_clear_error_and_writes_nothing(tmp_path: Path, bento_hom
     store_bento("FROM scratch\n")
     result = run_cli("containerize", "hello:v1", env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
     assert result.returncode == 8
-    assert "no Docker engine is reachable" in result.stderr
+    assert f"no Docker engine is reachable at unix://{tmp_path}/no-docker.sock (no socket at that path)" \
+        in result.stderr
     assert "DOCKER_HOST" in result.stderr
-    assert "Traceback" not in result.stderr
+    # Plain words, no traceback and none of the HTTP library's nested exception reprs.
+    assert "Traceback" not in result.stderr and "Error(" not in result.stderr and "Errno" not in result.stderr
+    (tmp_path / "plain.sock").touch()
+    refused = run_cli("containerize", "hello:v1", env={"DOCKER_HOST": f"unix://{tmp_path}/plain.sock"})
+    assert "(nothing accepts connections there)" in refused.stderr and "Error(" not in refused.stderr
     assert leftovers(bento_home) == []
 
 

@@ -95,3 +95,15 @@ def test_serve_reports_a_broken_service_file_in_one_line(tmp_path: Path) -> None
     assert "RuntimeError: weights missing" in result.stderr
     assert "broken.py:2" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_mistyped_service_class_gets_a_suggestion(tmp_path: Path) -> None:
+    (tmp_path / "svc_typo.py").write_text(TWO_SERVICES)
+    with pytest.raises(NotFound, match=r"has no attribute 'Outter'; did you mean svc_typo.py:Outer\?"):
+        import_service("svc_typo.py:Outter", tmp_path)
+    with pytest.raises(NotFound, match=r"has no attribute 'Zzz'; its services: Inner, Outer"):
+        import_service("svc_typo.py:Zzz", tmp_path)
+    served = run_cli("serve", "svc_typo.py:Outter", "--port", str(free_port()), cwd=tmp_path, timeout=60)
+    assert served.returncode != 0
+    assert served.stderr.strip().splitlines() == [
+        "error: svc_typo.py has no attribute 'Outter'; did you mean svc_typo.py:Outer?"]

@@ -62,7 +62,13 @@ def test_tags_resolve_latest_name_version_and_prefix() -> None:
 def test_not_found_names_the_tag_and_home(bento_home: Path) -> None:
     with pytest.raises(NotFound) as exc:
         open_store().models.get("iris_sklearn:latest")
-    assert str(exc.value) == f"model iris_sklearn:latest not found in {bento_home}"
+    assert str(exc.value) == (
+        f"model iris_sklearn:latest not found in {bento_home}; list the stored models with `bento models list`, "
+        "or save it first by running the training script that calls bento.models.save_model()/create() "
+        "(e.g. `python train.py`)")
+    with pytest.raises(NotFound, match=r"bento iris:latest not found in .*; list the built bentos with "
+                                       r"`bento list`, or build it with `bento build`"):
+        open_store().bentos.get("iris")
     with pytest.raises(NotFound, match="model iris_sklearn:latest not found"):
         open_store().models.get("iris_sklearn")
 
