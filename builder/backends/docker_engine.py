@@ -32,6 +32,7 @@ class DockerEngine(ContainerBackend):
     def build(self, request: BuildRequest, on_log: LogSink | None = None) -> str:
         import docker
 
+        replaced = self._id_of(request.tag)
         tail: list[str] = []
         image_id = ""
         step = ""  # the Dockerfile instruction running now (`Step 2/20 : FROM ...`)
@@ -84,6 +85,7 @@ class DockerEngine(ContainerBackend):
             except docker.errors.DockerException as exc:
                 raise ContainerizeError(
                     f"docker build of {request.subject} finished without an image: {last_line(exc)}") from exc
+        self._drop_if_untagged(replaced, image_id)
         return image_id
 
     def tag(self, image: str, reference: str) -> None:
@@ -91,11 +93,36 @@ class DockerEngine(ContainerBackend):
         from docker.utils import parse_repository_tag
 
         repo, tag = parse_repository_tag(reference)
+        replaced = self._id_of(reference)
         try:
             self.api.tag(image, repo, tag or "latest")
         except docker.errors.DockerException as exc:
             raise ContainerizeError(f"the Docker engine could not tag {image} as {reference}: {last_line(exc)}") \
                 from exc
+        self._drop_if_untagged(replaced, image)
+
+    def _id_of(self, reference: str) -> str | None:
+        """The image ``reference`` names now, if any (a build or tag is about to move it)."""
+        import docker
+
+        try:
+            return str(self.api.inspect_image(reference)["Id"])
+        except docker.errors.DockerException as exc:
+            _release(exc)
+            return None
+
+    def _drop_if_untagged(self, old: str | None, new: str) -> None:
+        """Remove the image a rebuild under the same tag left without any tag (hundreds of MB of dangling
+        layers each time). One another tag names, or a container uses, stays: the engine refuses."""
+        import docker
+
+        if old is None or old == new or self._id_of(new) == old:
+            return
+        try:
+            if not self.api.inspect_image(old).get("RepoTags"):
+                self.api.remove_image(old, noprune=False)
+        except docker.errors.DockerException as exc:
+            _release(exc)
 
     def image_size(self, image: str) -> int:
         return int(self._inspect(image).get("Size") or 0)

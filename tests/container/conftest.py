@@ -41,6 +41,30 @@ def base_image(docker_client) -> str:  # type: ignore[no-untyped-def]
     return BASE_IMAGE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_dangling_images_left() -> Iterator[None]:
+    """At the end of the run, remove the untagged images the run made (multi-stage builds leave the
+    python-env stage untagged as layer cache): the suite leaves no <none>:<none> images behind."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=30)
+        before = {i.id for i in client.images.list(filters={"dangling": True})}
+    except Exception:
+        yield
+        return
+    yield
+    try:
+        for image in client.images.list(filters={"dangling": True}):
+            if image.id not in before:
+                try:
+                    client.api.remove_image(image.id, noprune=False)
+                except docker.errors.APIError:
+                    pass  # still used by a container, or a parent of a tagged image
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def cleanup(docker_client) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """Append image references or ``container:<id>`` to remove them after the test."""

@@ -130,3 +130,31 @@ def test_network_none_cuts_the_build_off(base_image: str, docker_client) -> None
                      "--progress", "quiet", timeout=300)
     assert result.returncode == 8
     assert "offline-42" in result.stderr
+
+
+@pytest.mark.docker
+def test_rebuilding_a_tag_leaves_no_dangling_image(base_image: str, docker_client,
+                                                   cleanup: list[str]) -> None:  # type: ignore[no-untyped-def]
+    import docker
+
+    cleanup.append("bento-test-rebuild:1")
+    store_bento(DOCKERFILE.format(base=base_image), name="rebuild", version="v1")
+    store_bento(DOCKERFILE.format(base=base_image).replace("hello", "hi"), name="rebuild", version="v2")
+    first = run_cli("containerize", "rebuild:v1", "-t", "bento-test-rebuild:1", "-o", "json", "--progress", "quiet",
+                    timeout=300)
+    assert first.returncode == 0, first.stderr
+    old = json.loads(first.stdout)["id"]
+    second = run_cli("containerize", "rebuild:v2", "-t", "bento-test-rebuild:1", "-o", "json", "--progress", "quiet",
+                     timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["id"] != old
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(old)  # not left behind as <none>:<none>
+    # An image a container still uses is kept (the engine refuses to remove it), and the build succeeds.
+    in_use = docker_client.containers.create("bento-test-rebuild:1")
+    cleanup.append(f"container:{in_use.id}")
+    kept = in_use.image.id
+    cleanup.append(kept)
+    third = run_cli("containerize", "rebuild:v1", "-t", "bento-test-rebuild:1", "--progress", "quiet", timeout=300)
+    assert third.returncode == 0, third.stderr
+    assert docker_client.images.get(kept).id == kept
