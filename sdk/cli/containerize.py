@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import sys
-
 import click
 
 # Imported only when the command runs (the CLI registry is lazy); docker itself loads inside the build.
 from bento.builder.backends.registry import BACKEND_NAMES, DEFAULT, ENV_VAR
 from bento.builder.containerize import PROGRESS_MODES
 from bento.cli.output import emit, output_option
-
-_STEP = re.compile(r"^Step \d+/\d+ : ")
-
-
-class _Printer:
-    """Shows build output by ``--progress`` mode; keeps the last lines to replay on failure."""
-
-    def __init__(self, mode: str) -> None:
-        if mode == "auto":
-            mode = "steps" if sys.stderr.isatty() else "plain"
-        self.mode = mode
-
-    def __call__(self, line: str) -> None:
-        if self.mode == "plain":
-            click.echo(line, nl=False, err=True)
-        elif self.mode == "steps":
-            # On a terminal: one line per Dockerfile step plus whether the cache served it.
-            text = line.rstrip("\n")
-            if _STEP.match(text):
-                click.echo(text, err=True)
-            elif text.strip() == "---> Using cache":
-                click.echo("  (cached)", err=True)
-
 
 @click.command(
     "containerize",
@@ -56,8 +30,8 @@ class _Printer:
                    "Docker Hub is unreachable.")
 @click.option("--no-cache", is_flag=True, help="Rebuild every layer instead of reusing the engine's cache.")
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
-              help="Build output: plain (every line), quiet (none), auto (one line per step on a "
-                   "terminal, plain otherwise).")
+              help="Build output: auto (one line per step with the elapsed time; on a terminal also a "
+                   "live line with the step's latest output), plain (every line), quiet (none).")
 @output_option("the built image (tag: its image tags)")
 @click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
               help=f"What builds the image.  [env var: {ENV_VAR}; default: {DEFAULT}]")
@@ -79,25 +53,31 @@ def containerize(bento_tag: str, image_tags: tuple[str, ...], platform: str | No
     """
     from bento.builder.containerize import containerize as build_image
     from bento.builder.containerize import parse_build_args
+    from bento.cli.buildlog import BuildLog
 
     args = parse_build_args(build_args)
-    printer = _Printer(progress)
+    log = BuildLog(progress)
     if progress != "quiet":
         click.echo(f"Building the image of {bento_tag} ...", err=True)
-    result = build_image(
-        bento_tag,
-        tags=image_tags,
-        platform=platform,
-        build_args=args,
-        no_cache=no_cache,
-        network=network,
-        base_image=base_image,
-        on_log=None if progress == "quiet" else printer,
-        on_status=None if progress == "quiet" else (lambda text: click.echo(f"  {text}", err=True)),
-        backend=backend,
-    )
+    try:
+        result = build_image(
+            bento_tag,
+            tags=image_tags,
+            platform=platform,
+            build_args=args,
+            no_cache=no_cache,
+            network=network,
+            base_image=base_image,
+            on_log=None if progress == "quiet" else log,
+            on_status=None if progress == "quiet" else log.status,
+            backend=backend,
+        )
+    finally:
+        log.close()
+
     def text() -> None:
-        click.echo(f"Built image {', '.join(result.tags)} ({result.id}) from bento {result.bento_tag}")
+        click.echo(f"Built image {', '.join(result.tags)} ({result.id}) from bento {result.bento_tag} "
+                   f"in {log.elapsed():.1f}s")
         click.echo(f"Run it with: docker run --rm -p 3000:3000 {result.tags[0]}", err=True)
 
     emit({"bento": result.bento_tag, "tags": list(result.tags), "id": result.id, "size": result.size}, output,
