@@ -5,7 +5,7 @@ from __future__ import annotations
 import bento
 
 
-@bento.service(logging={"access": {"enabled": False}})
+@bento.service  # access log at its default (on)
 class Echo:
     @bento.api
     def echo(self, text: str) -> str:

@@ -12,7 +12,7 @@ from bento.validators import DType, Shape
 SIZE = 512
 
 
-@bento.service(workers=1, logging={"access": {"enabled": False}})
+@bento.service(workers=1)  # access log at its default (on)
 class Bench:
     def __init__(self) -> None:
         self.weights = np.random.default_rng(0).standard_normal((SIZE, SIZE), dtype=np.float32)

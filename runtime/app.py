@@ -19,11 +19,12 @@ from typing import Any, Callable
 from bento.core.errors import InvalidConfig
 from bento.core.mounts import set_current_service
 from bento.runtime import codec
+from bento.runtime.calls import CallThreads
 from bento.runtime.endpoint import APIEndpoint
 from bento.runtime.metrics import create_metrics
 from bento.runtime.recycle import recycler_for
 from bento.runtime.state import ServingState
-from bento.runtime.watchdog import Watchdog, WatchedPool
+from bento.runtime.watchdog import Watchdog
 from bento.core.services import Resolver, Service
 
 logger = logging.getLogger("bento.server")
@@ -41,7 +42,7 @@ class Runtime:
         self.config = service.config
         self.state = state
         self.internal = internal
-        self.pool = WatchedPool(service.config.threads, thread_name_prefix="bento-api")
+        self.pool = CallThreads(service.config.threads, "bento-api")
         self.monitors: list[Any] = []  # background checks (watchdog, recycler): start() and stop()
         self.wedged: str | None = None  # why every API thread is stuck, once the watchdog said so
         self.user_state: dict[str, Any] = {}

@@ -57,8 +57,7 @@ class APIEndpoint:
         """Invoke the API once (used by the batcher, which manages its own requests' slots)."""
         if self.is_async:
             return await self.func(**kwargs)
-        context = contextvars.copy_context()
-        return await asyncio.wrap_future(self.rt.pool.submit(context.run, self.func, **kwargs))
+        return await self.rt.pool.call(self.func, kwargs)[1]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["method"] != "POST":
@@ -146,10 +145,9 @@ class APIEndpoint:
                     return await self.batched(kwargs)
                 if self.is_async:
                     return await self.func(**kwargs)
-                context = contextvars.copy_context()
-                future = self.rt.pool.submit(context.run, self.func, **kwargs)
-                slot.release_after(future)
-                return await asyncio.wrap_future(future)
+                call, waiter = self.rt.pool.call(self.func, kwargs)
+                slot.release_after(call)  # type: ignore[arg-type]
+                return await waiter
         except TimeoutError:
             if limit.expired():
                 raise DeadlineExceeded() from None

@@ -20,7 +20,7 @@ import functools
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 logger = logging.getLogger("bento.server")
 GRACE_MIN = 1.0  # seconds past traffic.timeout before a thread counts as stuck: half the timeout,
@@ -78,10 +78,18 @@ class WatchedPool(concurrent.futures.ThreadPoolExecutor):
         return [(now - start, label) for start, label in list(self.running.values()) if now - start > longer_than]
 
 
+class BusyThreads(Protocol):
+    """What the watchdog reads of an API thread pool (:class:`WatchedPool`, ``runtime.calls.CallThreads``)."""
+
+    size: int
+
+    def stuck(self, longer_than: float) -> list[tuple[float, str]]: ...
+
+
 class Watchdog:
     """Polls a :class:`WatchedPool`; calls ``on_wedged(message)`` once every thread is stuck."""
 
-    def __init__(self, pool: WatchedPool, timeout: float, on_wedged: Callable[[str], None],
+    def __init__(self, pool: BusyThreads, timeout: float, on_wedged: Callable[[str], None],
                  exempt: frozenset[str] = frozenset()) -> None:
         """``exempt``: functions allowed to run longer than ``timeout`` (``@bento.task`` APIs)."""
         self.pool = pool
