@@ -259,6 +259,7 @@ class BentoApp:
                     if self.mounts is not None:
                         await self.mounts.shutdown()
                 finally:
+                    self.metrics.flush()
                     await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -83,8 +83,11 @@ class Slot:
 
 def setup_logging() -> None:
     """Log lines of the supervisor and (inherited through fork) of every worker; called by the CLI."""
+    from bento.runtime.access_log import LOG_DATEFMT, LOG_FORMAT, STDERR_HANDLER_NAME
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(levelname)-7s [%(process)d] %(message)s", "%H:%M:%S"))
+    handler.set_name(STDERR_HANDLER_NAME)  # the access log writes straight to it while it is the only one
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATEFMT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
