@@ -41,13 +41,26 @@ def memory_bytes(text: str | int) -> int:
 class Resources(Strict):
     cpu: str | int | float | None = Field(None, description='CPU request, e.g. 2, "500m"')
     memory: str | None = Field(None, description='Memory request, e.g. "512Mi", "4Gi"')
-    gpu: int = Field(0, ge=0, description="Number of GPUs; > 0 selects a CUDA base image")
+    gpu: int | float = Field(0, ge=0, description="GPUs per worker (a fraction shares one, 0.5: two workers per "
+                                            "GPU); > 0 selects a CUDA base image")
     gpu_type: str | None = Field(None, description='GPU model, e.g. "nvidia-tesla-t4"')
 
     @field_validator("gpu", mode="before")
     @classmethod
     def _gpu_from_str(cls, value: Any) -> Any:
-        return int(value) if isinstance(value, str) and value.isdigit() else value
+        if isinstance(value, str):
+            try:
+                return int(value) if value.strip().isdigit() else float(value)
+            except ValueError:
+                return value
+        return value
+
+    @field_validator("gpu")
+    @classmethod
+    def _whole_above_one(cls, value: int | float) -> int | float:
+        if value > 1 and value != int(value):
+            raise ValueError("use whole GPUs per worker above 1, or a fraction below 1 (0.5: two workers per GPU)")
+        return value
 
 
 class Traffic(Strict):
@@ -118,7 +131,7 @@ class EnvVar(Strict):
     value: str | None = None
 
 
-WorkersSetting = int | Literal["cpu_count"]
+WorkersSetting = int | Literal["cpu_count", "gpu_count"]
 
 
 class ServiceConfig(Strict):
@@ -127,7 +140,8 @@ class ServiceConfig(Strict):
     name: str | None = Field(None, description="Service name; defaults to the class name")
     resources: Resources = Field(default_factory=Resources)
     traffic: Traffic = Field(default_factory=Traffic)
-    workers: WorkersSetting = Field(1, description='Worker processes, or "cpu_count"')
+    workers: WorkersSetting = Field(1, description='Worker processes, "cpu_count", or "gpu_count" (one per '
+                                                   'GPU, or per resources.gpu share)')
     threads: int = Field(1, ge=1, description="Threads running sync APIs in each worker")
     envs: list[EnvVar] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +160,10 @@ class ServiceConfig(Strict):
     def worker_count(self) -> int:
         if self.workers == "cpu_count":
             return os.cpu_count() or 1
+        if self.workers == "gpu_count":
+            from bento.core.gpus import visible_gpus, workers_for_gpus
+
+            return workers_for_gpus(self.resources.gpu, len(visible_gpus()[0]), self.name or "the service")
         return int(self.workers)
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bento.core.errors import InvalidArgument, InvalidConfig
+from bento.core.gpus import assign as assign_gpus
 from bento.runtime import reload as reloading
 from bento.runtime import rundir
 from bento.runtime.state import SharedRegion
@@ -201,6 +202,8 @@ class Supervisor:
                                 "set @bento.service(name=...)")
         counts = {svc.name: (self._entry_workers(entry) if svc is entry else svc.config.worker_count())
                   for svc in graph}
+        # Each worker's own CUDA_VISIBLE_DEVICES (resources.gpu); too few GPUs fails here, before binding.
+        gpu_devices = assign_gpus([(svc.name, svc.config.resources.gpu, counts[svc.name]) for svc in graph])
         if public is None:
             public = bind_tcp(host, port)  # before the hooks: a busy port should fail fast
         self.sockets.append(public)
@@ -220,7 +223,9 @@ class Supervisor:
         environ = dict(os.environ)
 
         def fork(slot: Slot) -> None:
-            spec = WorkerSpec(slot.service, slot.worker_id, slot.sock, slot.internal, environ,
+            devices = gpu_devices.get((slot.service.name, slot.worker_id))
+            env = environ if devices is None else {**environ, "CUDA_VISIBLE_DEVICES": devices}
+            spec = WorkerSpec(slot.service, slot.worker_id, slot.sock, slot.internal, env,
                               opts.timeout_graceful_shutdown, dependency_sockets, slot.needs)
             limit = slot.service.config.traffic.max_concurrency
             self._fork(slot, spec, lambda: region.state(slot.service.name, slot.worker_id, limit, slot.needs))
