@@ -156,6 +156,11 @@ class BentoApp:
         for route, handler in builtin.items():
             self.routes[route] = _get_only(self.metrics.wrap(route, handler)) if route != "/metrics" \
                 else _get_only(handler)
+        from bento.runtime import oip
+
+        for route, handler in oip.routes(self, self.routes).items():  # KServe/Triton v2; user routes win
+            if route not in self.routes:
+                self.routes[route] = handler if route.endswith("/infer") else _get_only(handler)
         for name, (content_type, _) in _static_files().items():
             self.routes[STATIC_PREFIX + name] = _get_only(self.static)
         self.mounts = None

@@ -103,6 +103,7 @@ class Decoder:
 
     def __init__(self, signature: Signature, internal: bool) -> None:
         self.model = signature.input_model
+        self.params = signature.params
         self.multipart = signature.input_kind == "multipart"
         self.internal = internal
         self.file_params = {p.name for p in signature.params if p.is_file}
@@ -166,6 +167,10 @@ class Decoder:
                                        "send application/json")
         if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
             return self.decode_data(await self._form(request, temp_dir))
+        if media == "application/x-npy":
+            from bento.runtime import npy
+
+            return npy.decode(self, body)
         expected = "multipart/form-data" if self.multipart else "application/json"
         raise UnsupportedMediaType(f"content type {media!r} is not supported; send {expected}")
 

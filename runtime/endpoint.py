@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bento.core.context import Context
 from bento.core.errors import BentoError
-from bento.runtime import codec, streaming
+from bento.runtime import codec, npy, streaming
 from bento.core.deadline import request_deadline
 from bento.runtime.limits import ClientGone, Slot, read_body
 
@@ -94,9 +94,12 @@ class APIEndpoint:
                     except ValueError:
                         pass
             body = await read_body(receive, content_length, self.max_body)
+            io = scope.get("bento.io")  # another wire protocol for this API (runtime/oip.py)
+            if io is not None:
+                kwargs = io.decode(self.decoder, body)
             # No content type only with no body: a body without one is a browser's cross-origin simple request.
-            if self.context_param is None and (content_type.startswith(b"application/json")
-                                               or not (content_type or body)):
+            elif self.context_param is None and (content_type.startswith(b"application/json")
+                                                 or not (content_type or body)):
                 kwargs = self.decoder.decode_json(body)
             else:
                 from starlette.requests import Request
@@ -160,7 +163,13 @@ class APIEndpoint:
         if ctx is not None:
             status = ctx.response.status_code
             extra = codec.context_headers(ctx.response)
-        if self.rt.internal and self.kind != "file" and _PICKLE in accept:
+        io = scope.get("bento.io")
+        if io is not None:
+            content_type, body, headers = io.encode(result)
+            await codec.send_body(send, status, content_type, body, [*headers, *extra])
+        elif accept and npy.NPY_TYPE in accept and self.kind == "json" and (data := npy.encode(result)) is not None:
+            await codec.send_body(send, status, npy.NPY_TYPE, data, extra)
+        elif self.rt.internal and self.kind != "file" and _PICKLE in accept:
             await codec.send_body(send, status, _PICKLE, codec.pickle_body(result), extra)
         elif self.kind == "file":
             await codec.send_file(scope, receive, send, result, self.encoder.content_type and
