@@ -62,16 +62,18 @@ class InferRequest:
             head, binary = body, memoryview(b"")
         try:
             request = json.loads(head)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RequestInvalid(f"malformed JSON inference header: {exc}", []) from None
         if not isinstance(request, dict) or not isinstance(request.get("inputs"), list):
             raise RequestInvalid("an inference request is a JSON object with an `inputs` list", [])
         self.id = request.get("id") if isinstance(request.get("id"), str) else None
         params = request.get("parameters") or {}
         self.binary_all = isinstance(params, dict) and params.get("binary_data_output") is True
-        for output in request.get("outputs") or []:
+        outputs = request.get("outputs")
+        for output in outputs if isinstance(outputs, list) else []:
             if isinstance(output, dict) and isinstance(output.get("name"), str):
-                flag = (output.get("parameters") or {}).get("binary_data")
+                options = output.get("parameters")
+                flag = options.get("binary_data") if isinstance(options, dict) else None
                 self.requested.append((output["name"], flag if isinstance(flag, bool) else None))
         kinds = {p.name: p.annotation for p in decoder.params}
         values: dict[str, Any] = {}
@@ -119,7 +121,7 @@ def _tensor(tensor: Any, index: int, binary: memoryview, offset: int, np: Any) -
     if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
                                               for n in shape):
         raise RequestInvalid(f"input {name}: `shape` must be a list of non-negative integers", [])
-    if datatype not in DATATYPES:
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise RequestInvalid(f"input {name}: datatype {datatype!r} is not supported; use one of "
                              f"{', '.join(DATATYPES)}", [])
     dtype = np.dtype(DATATYPES[datatype]).newbyteorder("<")
@@ -138,7 +140,7 @@ def _tensor(tensor: Any, index: int, binary: memoryview, offset: int, np: Any) -
         raise RequestInvalid(f"input {name} has neither `data` nor a binary_data_size", [])
     try:
         array = np.asarray(tensor["data"], dtype=dtype.newbyteorder("="))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise RequestInvalid(f"input {name}: data is not {datatype}: {exc}", []) from None
     if array.size != count:
         raise RequestInvalid(f"input {name}: {array.size} values do not fill shape {shape}", [])

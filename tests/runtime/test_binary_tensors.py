@@ -152,6 +152,11 @@ def test_tritonclient_binary_and_json_tensors(server: Server) -> None:
      b'{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "parameters": {"binary_data_size": 99}}]}',
      "does not match"),
     ({}, b"[1, 2]", "JSON object with an `inputs` list"),
+    ({}, b'{"inputs": [{"name": "x", "shape": [1, 4], "datatype": ["FP32"], "data": [1, 2, 3, 4]}], '
+         b'"outputs": 7}', "datatype ['FP32'] is not supported"),
+    ({}, b'{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "INT8", "data": [1, 2, 3, 999]}], '
+         b'"outputs": [{"name": "y", "parameters": 3}]}', "data is not INT8"),
+    ({}, b'{"inputs": ' + b"[" * 100000 + b"]" * 100000 + b"}", "malformed JSON"),
 ])
 def test_hostile_inference_requests_are_400(server: Server, headers: dict[str, str], body: bytes,
                                             reason: str) -> None:
