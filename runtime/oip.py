@@ -241,7 +241,11 @@ def routes(app: BentoApp, handlers: dict[str, ASGIApp]) -> dict[str, ASGIApp]:
     table: dict[str, ASGIApp] = {"/v2": server_metadata, "/v2/health/live": app.livez,
                                  "/v2/health/ready": app.readyz}
     for api in app.service.apis.values():
-        handler = handlers[api.route]
+        handler = handlers.get(api.route)
+        sig = api.signature
+        if handler is None or getattr(api, "is_task", False) or sig.output_kind in ("stream", "file") \
+                or sig.input_kind == "multipart":  # tasks, streams and files have no tensor form
+            continue
         metadata = _metadata(api)
 
         async def model_metadata(scope: Any, receive: Any, send: Any, body: bytes = metadata) -> None:
