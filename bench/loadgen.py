@@ -70,6 +70,11 @@ class _Connection(asyncio.Protocol):
             self.done.set_result(None)
 
 
+def _factory(request: bytes, stop_at: float, latencies: list[float], counts: list[int],
+             done: asyncio.Future[None]) -> Any:
+    return lambda: _Connection(request, stop_at, latencies, counts, done)
+
+
 async def _drive(host: str, port: int, request: bytes, connections: int, duration: float
                  ) -> tuple[list[float], list[int]]:
     loop = asyncio.get_running_loop()
@@ -79,7 +84,7 @@ async def _drive(host: str, port: int, request: bytes, connections: int, duratio
     waiters = []
     for _ in range(connections):
         done: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(lambda d=done: _Connection(request, stop_at, latencies, counts, d), host, port)
+        await loop.create_connection(_factory(request, stop_at, latencies, counts, done), host, port)
         waiters.append(done)
     await asyncio.wait_for(asyncio.gather(*waiters), duration + 120)
     return latencies, counts

@@ -91,7 +91,7 @@ class AccessLogMiddleware:
         handler = _only_handler()
         if handler is None:
             for created, message in lines:
-                record = access_logger.makeRecord(access_logger.name, logging.INFO, __file__, 0, message, None,
+                record = access_logger.makeRecord(access_logger.name, logging.INFO, __file__, 0, message, (),
                                                   None)
                 record.created = created
                 record.msecs = (created - int(created)) * 1000
@@ -104,7 +104,7 @@ class AccessLogMiddleware:
             handler.flush()
         except Exception:
             handler.handleError(access_logger.makeRecord(access_logger.name, logging.INFO, __file__, 0,
-                                                         lines[0][1], None, None))
+                                                         lines[0][1], (), None))
         finally:
             handler.release()
 

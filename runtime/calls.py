@@ -123,7 +123,7 @@ class CallThreads(concurrent.futures.Executor):
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         if not self._threads:
             self._start()
-        self._queue.put(_Work(future, fn, args, kwargs))  # type: ignore[arg-type]
+        self._queue.put(_Work(future, fn, args, kwargs))
         return future
 
     def call(self, func: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Call, asyncio.Future[Any]]:
@@ -148,8 +148,8 @@ class CallThreads(concurrent.futures.Executor):
     def _run(self) -> None:
         get = self._queue.get
         while (call := get()) is not _STOP:
-            if type(call) is _Work:
-                call.run()  # type: ignore[unreachable]
+            if isinstance(call, _Work):
+                call.run()
                 continue
             if call.waiter.cancelled():  # nobody waits any more: don't start it
                 call._finish()
@@ -180,8 +180,8 @@ class CallThreads(concurrent.futures.Executor):
                 pending = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if type(pending) is _Work:
-                pending.future.cancel()  # type: ignore[union-attr]
+            if isinstance(pending, _Work):
+                pending.future.cancel()
             elif pending is not None:
                 if not pending.waiter.done():
                     try:
