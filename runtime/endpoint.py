@@ -167,7 +167,7 @@ class APIEndpoint:
         if io is not None:
             content_type, body, headers = io.encode(result)
             await codec.send_body(send, status, content_type, body, [*headers, *extra])
-        elif accept and npy.NPY_TYPE in accept and self.kind == "json" and (data := npy.encode(result)) is not None:
+        elif accept and npy.NPY_TYPE in accept and self.kind == "body" and (data := npy.encode(result)) is not None:
             await codec.send_body(send, status, npy.NPY_TYPE, data, extra)
         elif self.rt.internal and self.kind != "file" and _PICKLE in accept:
             await codec.send_body(send, status, _PICKLE, codec.pickle_body(result), extra)

@@ -243,7 +243,7 @@ def routes(app: BentoApp, handlers: dict[str, ASGIApp]) -> dict[str, ASGIApp]:
     for api in app.service.apis.values():
         handler = handlers.get(api.route)
         sig = api.signature
-        if handler is None or getattr(api, "is_task", False) or sig.output_kind in ("stream", "file") \
+        if handler is None or getattr(api, "is_task", False) or sig.io.transport != "body" \
                 or sig.input_kind == "multipart":  # tasks, streams and files have no tensor form
             continue
         metadata = _metadata(api)

@@ -7,6 +7,7 @@ the service module (and bento's data model) already in memory and only imports t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
