@@ -147,9 +147,15 @@ class CallThreads(concurrent.futures.Executor):
 
     def _run(self) -> None:
         get = self._queue.get
+        running = self.running
+        ident = threading.get_ident()
         while (call := get()) is not _STOP:
             if isinstance(call, _Work):
-                call.run()
+                running[ident] = (time.monotonic(), _label(call.func, call.args))
+                try:
+                    call.run()
+                finally:
+                    running.pop(ident, None)
                 continue
             if call.waiter.cancelled():  # nobody waits any more: don't start it
                 call._finish()

@@ -84,12 +84,11 @@ def _resolver(spec: WorkerSpec) -> Any:
     return SocketResolver(spec.dependency_sockets)
 
 
-def fast_loop_and_parser() -> tuple[str, str]:
-    """uvicorn's ``loop`` and ``http`` settings: uvloop and httptools when installed (they are dependencies,
-    but a platform without wheels still serves, on asyncio's loop and the pure-Python h11 parser)."""
-    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
-    return loop, http
+def event_loop() -> str:
+    """uvicorn's ``loop`` setting: uvloop when installed (a dependency, but a platform without its wheel
+    still serves, on asyncio's loop). The parser is httptools likewise (``runtime/protocol.py`` builds on
+    uvicorn's automatic choice, which takes httptools when it is installed, else h11)."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
 def _serve(spec: WorkerSpec, state: ServingState) -> int:
@@ -103,11 +102,9 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
     if isinstance(app.host_guard, HostGuard) and spec.sock.family in (socket.AF_INET, socket.AF_INET6):
         app.host_guard.bound = spec.sock.getsockname()[0]  # the default allowed hosts follow the bind address
     config = spec.service.config
-    loop, http = fast_loop_and_parser()
     uv_config = uvicorn.Config(
         app,
-        loop=loop,  # type: ignore[arg-type]
-        http=http,  # type: ignore[arg-type]
+        loop=event_loop(),  # type: ignore[arg-type]
         lifespan="on",
         ws="none",  # websockets are not served; don't import a websocket stack
         http=protocol_class(config.http.header_read_timeout, config.http.body_read_timeout),

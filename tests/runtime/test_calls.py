@@ -94,13 +94,12 @@ def test_shutdown_cancels_what_never_started() -> None:
     asyncio.run(main())
 
 
-def test_worker_falls_back_to_asyncio_and_h11_without_the_fast_wheels(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_falls_back_to_asyncio_without_the_uvloop_wheel(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
     from bento.runtime import worker
 
-    assert worker.fast_loop_and_parser() == ("uvloop", "httptools")  # both are dependencies
+    assert worker.event_loop() == "uvloop"  # a dependency
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("uvloop", "httptools") else real(name, *a))
-    assert worker.fast_loop_and_parser() == ("asyncio", "h11")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvloop" else real(name, *a))
+    assert worker.event_loop() == "asyncio"
