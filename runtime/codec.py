@@ -162,15 +162,15 @@ class Decoder:
                 raise RequestInvalid(f"unreadable pickle body: {exc}", []) from None
             self._check_passed_files(data)
             return self.decode_data(data)
+        if media == "application/x-npy":  # not a CORS-simple type: a browser must ask (preflight) first
+            from bento.runtime import npy
+
+            return npy.decode(self, body)
         if not self.multipart:  # a form would let any web page call this API cross-origin
             raise UnsupportedMediaType(f"content type {media!r} is not accepted: this API takes JSON fields; "
                                        "send application/json")
         if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
             return self.decode_data(await self._form(request, temp_dir))
-        if media == "application/x-npy":
-            from bento.runtime import npy
-
-            return npy.decode(self, body)
         expected = "multipart/form-data" if self.multipart else "application/json"
         raise UnsupportedMediaType(f"content type {media!r} is not supported; send {expected}")
 
