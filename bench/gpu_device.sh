@@ -53,7 +53,7 @@ install() {  # install every wheel in .whl/ except those matching $2, into $1
         $(ls .whl/*.whl | grep -v -E "$skip")
 }
 install /tmp/site-bento '/bentoml-[0-9]'
-install /tmp/site-bentoml '/bento-[0-9]'
+install /tmp/site-bentoml '/bento_serve-[0-9]'
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt" || true
 python3 -c "import torch, sys; print(sys.version.split()[0], 'torch', torch.__version__, torch.cuda.is_available())" \
     | tee -a "$OUT/gpu.txt" || true
