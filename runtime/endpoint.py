@@ -88,7 +88,7 @@ class APIEndpoint:
                     content_length = int(value) if value.isdigit() else None
                 elif key == b"accept":
                     accept = value
-                elif key == b"x-bento-timeout" and rt.internal:
+                elif key == b"x-bento-timeout":  # a caller's remaining deadline can only shorten ours
                     try:
                         timeout = max(0.0, min(timeout, float(value)))
                     except ValueError:

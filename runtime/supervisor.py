@@ -36,8 +36,10 @@ from typing import Any, Callable
 
 from bento.core.errors import InvalidArgument, InvalidConfig
 from bento.core.gpus import assign as assign_gpus
+from bento.runtime import http_remote
 from bento.runtime import reload as reloading
 from bento.runtime import rundir
+from bento.runtime.placement import local_graph, select_service
 from bento.runtime.state import SharedRegion
 from bento.runtime.worker import RECYCLED, WEDGED, WorkerSpec, run_worker
 from bento.core.services import Service
@@ -61,6 +63,7 @@ class ServeOptions:
     reload: bool = False
     timeout_graceful_shutdown: float = 30.0
     development: bool = False
+    service: str | None = None  # serve this service of the graph (one service per container)
     watch_dir: Path | None = None
     launch_dir: Path | None = None  # where `bento serve` started; a reload re-executes from there
 
@@ -192,10 +195,14 @@ class Supervisor:
             message = f"cannot load the service after a change: {reloading.one_line_error(exc, opts.watch_dir)}"
             logger.error("%s", message)
             self._wait_for_change_and_reexec(public, message)
+        if opts.service is not None:
+            entry = select_service(entry, opts.service)
+        # Dependencies named by BENTO_DEPENDENCY_URL_<NAME> run elsewhere (another container): HTTP, no socket.
+        urls = {} if opts.development else http_remote.urls_from(os.environ, entry.graph()[1:])
         config = entry.config
         host = opts.host or config.http.host
         port = opts.port if opts.port is not None else config.http.port
-        graph = [entry] if opts.development else entry.graph()
+        graph = [entry] if opts.development else local_graph(entry, set(urls))
         names = [svc.name for svc in graph]
         if len(set(names)) != len(names):
             raise InvalidConfig(f"services in one graph need distinct names (got {', '.join(names)}); "
@@ -208,7 +215,7 @@ class Supervisor:
             public = bind_tcp(host, port)  # before the hooks: a busy port should fail fast
         self.sockets.append(public)
         if not reloaded:
-            run_deployment_hooks(entry.graph())
+            run_deployment_hooks(entry.graph() if opts.development else graph)
         region = SharedRegion(counts, self.runtime_dir)
         dependency_sockets: dict[str, str] = {}
         for svc in graph[1:]:
@@ -216,7 +223,7 @@ class Supervisor:
             self.sockets.append(bind_unix(path))
             dependency_sockets[svc.name] = path
         for index, svc in enumerate(graph):
-            needs = [] if opts.development else [s.name for s in svc.graph()[1:]]
+            needs = [] if opts.development else [s.name for s in local_graph(svc, set(urls))[1:]]
             for worker_id in range(counts[svc.name]):
                 label = f"worker {worker_id + 1}/{counts[svc.name]} of {svc.name}"
                 self.slots.append(Slot(svc, worker_id, self.sockets[index], index > 0, needs, label=label))
@@ -226,7 +233,9 @@ class Supervisor:
             devices = gpu_devices.get((slot.service.name, slot.worker_id))
             env = environ if devices is None else {**environ, "CUDA_VISIBLE_DEVICES": devices}
             spec = WorkerSpec(slot.service, slot.worker_id, slot.sock, slot.internal, env,
-                              opts.timeout_graceful_shutdown, dependency_sockets, slot.needs)
+                              opts.timeout_graceful_shutdown, dependency_sockets, slot.needs,
+                              dependency_urls={name: url for name, url in urls.items()
+                                               if name in {s.name for s in slot.service.graph()}})
             limit = slot.service.config.traffic.max_concurrency
             self._fork(slot, spec, lambda: region.state(slot.service.name, slot.worker_id, limit, slot.needs))
 

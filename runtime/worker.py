@@ -44,6 +44,7 @@ class WorkerSpec:
     timeout_graceful_shutdown: float
     dependency_sockets: dict[str, str] = field(default_factory=dict)
     needs: list[str] = field(default_factory=list)
+    dependency_urls: dict[str, str] = field(default_factory=dict)  # services in other containers
 
 
 def _raise_exit(signum: int, frame: Any) -> None:
@@ -76,12 +77,18 @@ def _apply_environment(spec: WorkerSpec) -> None:
 
 
 def _resolver(spec: WorkerSpec) -> Any:
-    """What lets ``bento.depends`` reach the other services over their Unix sockets (None: in-process)."""
-    if not spec.dependency_sockets:
-        return None
-    from bento.runtime.remote import SocketResolver
+    """What lets ``bento.depends`` reach the other services: over their Unix sockets, and those named by
+    a ``BENTO_DEPENDENCY_URL_<NAME>`` variable (in other containers) over HTTP; None: in-process."""
+    resolver = None
+    if spec.dependency_sockets:
+        from bento.runtime.remote import SocketResolver
 
-    return SocketResolver(spec.dependency_sockets)
+        resolver = SocketResolver(spec.dependency_sockets)
+    if spec.dependency_urls:
+        from bento.runtime.http_remote import URLResolver
+
+        return URLResolver(spec.dependency_urls, resolver)
+    return resolver
 
 
 def event_loop() -> str:

@@ -125,10 +125,13 @@ def _parse_workers(value: str | None) -> int | None:
 @click.option("--reload", is_flag=True, help="Restart the workers when a source file changes (development).")
 @click.option("--timeout-graceful-shutdown", type=click.FloatRange(min=0), default=30.0, show_default=True,
               metavar="SECONDS", help="How long in-flight requests may run on after SIGTERM / Ctrl-C.")
+@click.option("--service", "service_name", envvar="BENTO_SERVICE", show_envvar=True, metavar="NAME",
+              help="Serve only this service of the graph (one service per container, as `bento deploy` runs it); "
+                   "dependencies named by BENTO_DEPENDENCY_URL_<NAME> are called over HTTP.")
 @click.option("--development", is_flag=True,
               help="Run the whole service graph in one worker process (dependencies in-process), for debugging.")
 def serve(target: str | None, port: int | None, host: str | None, workers: str | None, reload: bool,
-          timeout_graceful_shutdown: float, development: bool) -> None:
+          timeout_graceful_shutdown: float, service_name: str | None, development: bool) -> None:
     from bento.core.importing import SERVING_ENV
     from bento.runtime import supervisor
 
@@ -142,6 +145,7 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
         reload=reload,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         development=development,
+        service=service_name or None,
         watch_dir=resolved.working_dir,
         launch_dir=cwd,
     )

@@ -1,0 +1,140 @@
+"""One service per process, dependencies over HTTP by URL (what `bento deploy` runs in each container).
+
+Real `bento serve --service NAME` processes on loopback; the only stand-in is DNS: two replicas of one
+service are two servers on 127.0.0.1 and 127.0.0.2, and a resolver that answers both for one name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bento.core.loader import import_service
+from bento.runtime.http_remote import HTTPRemoteService, env_name
+from bento.runtime.replicas import Replicas
+from utils import free_port, serve  # tests/utils.py
+
+SERVICE = '''\
+import asyncio
+import os
+
+import bento
+from bento.core import deadline
+
+
+@bento.service(name="model", traffic={"timeout": 60})
+class Model:
+    @bento.api
+    def who(self, x: int) -> dict:
+        return {"replica": os.environ.get("REPLICA", "?"), "double": 2 * x, "pid": os.getpid()}
+
+    @bento.api
+    async def budget(self) -> float:
+        return deadline.remaining()
+
+    @bento.api
+    async def sleep(self, seconds: float) -> float:
+        await asyncio.sleep(seconds)
+        return seconds
+
+
+@bento.service(name="entry", traffic={"timeout": 2})
+class Entry:
+    model = bento.depends(Model)
+
+    @bento.api
+    def ask(self, x: int) -> dict:
+        return self.model.who(x)
+
+    @bento.api
+    async def budget(self) -> float:
+        return await self.model.budget()
+
+    @bento.api
+    async def sleep(self, seconds: float) -> float:
+        return await self.model.sleep(seconds)
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "svc.py").write_text(SERVICE)
+    return tmp_path
+
+
+def test_env_name_is_upper_case_with_underscores() -> None:
+    assert env_name("model") == "BENTO_DEPENDENCY_URL_MODEL"
+    assert env_name("Text-Encoder.v2") == "BENTO_DEPENDENCY_URL_TEXT_ENCODER_V2"
+
+
+def test_entry_calls_its_dependency_in_another_process_by_url(project: Path) -> None:
+    with serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "far"}) as model:
+        env = {env_name("model"): model.url, "REPLICA": "near"}
+        with serve(["svc.py:Entry", "--service", "entry"], project, env=env) as entry:
+            answer = httpx.post(f"{entry.url}/ask", json={"x": 21}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["double"] == 42
+            assert answer.json()["replica"] == "far"  # answered by the other process, not an in-container worker
+            # the caller's deadline (entry: 2 s) travels with the call and bounds the dependency's own 60 s
+            budget = httpx.post(f"{entry.url}/budget", json={}, timeout=10).json()
+            assert 0 < budget <= 2
+            late = httpx.post(f"{entry.url}/sleep", json={"seconds": 5}, timeout=10)
+            assert late.status_code == 504, late.text
+            assert "serving entry" in entry.output() and "model: 1 worker" not in entry.output()
+
+
+def test_serving_one_service_of_the_graph_alone(project: Path) -> None:
+    with serve(["svc.py:Entry", "--service", "model"], project) as model:
+        assert httpx.post(f"{model.url}/who", json={"x": 1}, timeout=10).json()["double"] == 2
+        assert httpx.post(f"{model.url}/ask", json={"x": 1}, timeout=10).status_code == 404
+    # without a URL, the dependency keeps today's in-container Unix-socket path
+    with serve(["svc.py:Entry", "--service", "entry"], project, env={"REPLICA": "same"}) as entry:
+        assert httpx.post(f"{entry.url}/ask", json={"x": 1}, timeout=10).json()["replica"] == "same"
+
+
+def test_unknown_service_is_a_one_line_error(project: Path) -> None:
+    result = subprocess.run(["bento", "serve", "svc.py:Entry", "--service", "nope", "--port", str(free_port())],
+                            cwd=project, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --service nope: entry has no service of that name in its graph (entry, model)")
+
+
+def test_round_robin_over_every_replica_and_retry_when_one_dies(project: Path) -> None:
+    port = free_port()
+    model = import_service("svc.py:Entry", project).dependencies["model"].on
+    addresses = ["127.0.0.1", "127.0.0.2"]
+    replicas = Replicas(f"http://model.internal:{port}", resolve=lambda host, p: list(addresses))
+    remote = HTTPRemoteService(model, replicas.url, replicas)
+    with serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "a"}, port=port), \
+            serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "b"}, port=port,
+                  host="127.0.0.2") as b:
+        seen = [remote.who(x=i)["replica"] for i in range(10)]
+        assert seen.count("a") == seen.count("b") == 5
+        seen_async = asyncio.run(_calls(remote, 6))
+        assert sorted(seen_async) == ["a", "a", "a", "b", "b", "b"]
+        b.proc.terminate()  # one replica goes away while DNS still names it
+        b.proc.wait(timeout=30)
+        assert {remote.who(x=i)["replica"] for i in range(10)} == {"a"}  # every call still answered
+        assert set(asyncio.run(_calls(remote, 4))) == {"a"}
+    remote.close()
+
+
+async def _calls(remote: HTTPRemoteService, n: int) -> list[str]:
+    try:
+        return [(await remote.to_async.who(x=i))["replica"] for i in range(n)]
+    finally:
+        await remote.aclose()
+
+
+def test_a_url_that_is_not_http_is_refused() -> None:
+    from bento.core.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig, match="not an http"):
+        Replicas("ftp://model:21")
