@@ -16,6 +16,7 @@ upwards (``store/`` imports no other layer). ``bento.errors`` is the public face
     ├── ServiceUnavailable        exit 9, HTTP 503   overload, not ready, a batch that cannot meet its deadline
     ├── ServiceLoadError          exit 10, HTTP 500  the user's service file raised while being imported
     ├── StoreFull                 exit 11, HTTP 507  the store's disk has no room for what is being saved or imported
+    ├── DeployError               exit 12, HTTP 500  `bento deploy`: the engine refused or the rollout failed
     └── RemoteError               exit 1, HTTP 502   a dependency or a remote server answered with an error
 
 Library code raises these; only the CLI (exit code + one line) and the server (JSON body + status)
@@ -118,3 +119,10 @@ class RemoteError(BentoError):
     def __init__(self, message: str = "", status: int = 502) -> None:
         super().__init__(message)
         self.status = status
+
+
+class DeployError(BentoError):
+    """``bento deploy`` could not put the bento on the cluster engine (refused, or not ready in time)."""
+
+    exit_code = 12
+    http_status = 500

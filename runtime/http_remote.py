@@ -2,7 +2,7 @@
 
 A deployment (``bento deploy``) runs one service per container and tells each caller where its
 dependencies are with one environment variable per dependency, ``BENTO_DEPENDENCY_URL_<NAME>``
-(:func:`env_name`: the service name upper-cased, every character outside ``A-Z0-9`` turned into ``_``),
+(:func:`bento.core.deployment.url_env`: the service name upper-cased, every character outside ``A-Z0-9`` turned into ``_``),
 e.g. ``BENTO_DEPENDENCY_URL_IRIS=http://iris:3000``. A dependency named there is reached over HTTP; the
 others keep the in-container Unix-socket path (:mod:`bento.runtime.remote`).
 
@@ -35,25 +35,20 @@ import httpx
 from pydantic import ConfigDict, TypeAdapter
 
 from bento.core import deadline
+from bento.core.deployment import url_env
 from bento.core.errors import RemoteError, ServiceUnavailable
 from bento.core.schema import normalize, strip_annotated
 from bento.core.services import APIMethod, Dependency, Resolver, Service
 from bento.runtime.replicas import MAX_ROUNDS, RETRYABLE, Replicas, backoff, should_retry
 
-URL_ENV_PREFIX = "BENTO_DEPENDENCY_URL_"
 CONNECT_TIMEOUT = 2.0  # a replica that vanished from the overlay network may never answer a SYN
-
-
-def env_name(service_name: str) -> str:
-    """The environment variable holding the URL of service ``service_name``."""
-    return URL_ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", service_name.upper())
 
 
 def urls_from(environ: Mapping[str, str], services: typing.Iterable[Service[Any]]) -> dict[str, str]:
     """``{service name: URL}`` for each of ``services`` whose URL variable is set (and not empty)."""
     found = {}
     for svc in services:
-        url = environ.get(env_name(svc.name), "").strip()
+        url = environ.get(url_env(svc.name), "").strip()
         if url:
             found[svc.name] = url
     return found

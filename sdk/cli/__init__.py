@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("bento.cli.serve:serve", "Serve a service, a project directory or a built bento."),
     "build": ("bento.cli.build:build", "Build a reproducible bento from a project."),
     "containerize": ("bento.cli.containerize:containerize", "Build a container image from a bento."),
+    "deploy": ("bento.cli.deploy:deploy", "Deploy each service of a bento on Docker Swarm or Kubernetes."),
     "models": ("bento.cli.models:models", "Manage models in the local store."),
     "list": ("bento.cli.bentos:list_bentos", "List bentos in the local store."),
     "get": ("bento.cli.bentos:get_bento", "Show one bento."),

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bento.core.loader import import_service
-from bento.runtime.http_remote import HTTPRemoteService, env_name
+from bento.core.deployment import url_env as env_name
+from bento.runtime.http_remote import HTTPRemoteService
 from bento.runtime.replicas import Replicas
 from utils import free_port, serve  # tests/utils.py
 

@@ -20,6 +20,8 @@ LAYERS: dict[str, tuple[str, set[str]]] = {
     "runtime": ("bento.runtime", {"bento.core", "bento.store", "bento.runtime"}),
     "builder": ("bento.builder", {"bento.core", "bento.store", "bento.builder", "bento.templates"}),
     "templates": ("bento.templates", {"bento.templates"}),
+    # Deployments to cluster engines: plans from a bento, builds its image when missing.
+    "deploy": ("bento.deploy", {"bento.core", "bento.store", "bento.builder", "bento.templates", "bento.deploy"}),
     # The SDK and CLI sit on top: they may use every layer.
     "sdk": ("bento", {"bento"}),
 }
