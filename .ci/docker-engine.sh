@@ -29,8 +29,23 @@ apt_install() {
     return 1
 }
 
+swarm_up() {
+    # `bento deploy --target swarm` (tests/deploy) needs swarm mode; one node advertising loopback.
+    local state
+    state="$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || true)"
+    if [ "$state" = "active" ]; then
+        echo "docker swarm: already active"
+    elif docker swarm init --advertise-addr 127.0.0.1 >/dev/null; then
+        echo "docker swarm: initialised (single node, 127.0.0.1)"
+    else
+        echo "docker swarm: init failed; the swarm tests will fail" >&2
+        return 1
+    fi
+}
+
 if command -v docker >/dev/null 2>&1 && engine_up; then
     echo "docker engine: already running ($(docker version --format '{{.Server.Version}}'))"
+    swarm_up || true
     exit 0
 fi
 
@@ -57,3 +72,4 @@ if ! engine_up; then
     exit 1
 fi
 echo "docker engine: running ($(docker version --format '{{.Server.Version}}'))"
+swarm_up || true
