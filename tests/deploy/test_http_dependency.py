@@ -139,3 +139,42 @@ def test_a_url_that_is_not_http_is_refused() -> None:
 
     with pytest.raises(InvalidConfig, match="not an http"):
         Replicas("ftp://model:21")
+
+
+def test_gateway_forwards_round_robin_and_outlives_a_replica(project: Path) -> None:
+    """`--publish-mode host`'s gateway in front of two real replicas (its ASGI app run in-process)."""
+    from runtime.appclient import TestClient  # tests/runtime/appclient.py: starlette's, warnings quiet
+
+    from bento.runtime.gateway import LIVEZ, Gateway
+
+    port = free_port()
+    replicas = Replicas(f"http://front.internal:{port}", resolve=lambda host, p: ["127.0.0.1", "127.0.0.2"])
+    with serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "a"}, port=port), \
+            serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "b"}, port=port,
+                  host="127.0.0.2") as b, \
+            TestClient(Gateway(replicas.url, replicas)) as gateway:
+        assert gateway.get(LIVEZ).json() == {"status": "alive"}
+        seen = [gateway.post("/who?ignored=1", json={"x": i}).json()["replica"] for i in range(6)]
+        assert sorted(seen) == ["a", "a", "a", "b", "b", "b"]
+        assert gateway.get("/readyz").status_code == 200
+        missing = gateway.post("/nope", json={})
+        assert missing.status_code == 404 and "no route /nope" in missing.json()["message"]  # answered, not retried
+        b.proc.terminate()
+        b.proc.wait(timeout=30)
+        answers = [gateway.post("/who", json={"x": i}) for i in range(6)]
+        assert [a.status_code for a in answers] == [200] * 6
+        assert {a.json()["replica"] for a in answers} == {"a"}
+
+
+def test_gateway_answers_502_when_no_replica_takes_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.appclient import TestClient  # tests/runtime/appclient.py: starlette's, warnings quiet
+
+    from bento.runtime import gateway as gateway_module
+
+    monkeypatch.setattr(gateway_module, "RETRY_FOR", 0.5)
+    port = free_port()  # nobody listens there
+    replicas = Replicas(f"http://127.0.0.1:{port}")
+    with TestClient(gateway_module.Gateway(replicas.url, replicas)) as gateway:
+        answer = gateway.post("/who", json={"x": 1})
+    assert answer.status_code == 502
+    assert answer.json()["error"] == "BadGateway" and f"127.0.0.1:{port}" in answer.json()["message"]

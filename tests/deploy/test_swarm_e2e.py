@@ -191,3 +191,30 @@ def test_a_missing_image_or_refused_name_leaves_nothing(tmp_path: Path, base_ima
     assert refused.stderr.strip().splitlines()[-1].startswith("error: stack name 'no/slash' is refused by Docker")
     assert {s.name for s in docker_client.services.list()} == before
     assert not docker_client.networks.list(names=["bentomissing_bento"])
+
+
+@pytest.mark.docker
+def test_a_stack_docker_refuses_midway_is_removed_whole(tmp_path: Path, base_image: str, stack: str,
+                                                       docker_client) -> None:  # type: ignore[no-untyped-def]
+    """Docker creates the network, then refuses the entry service (its ingress port is taken): the new
+    stack is removed again, network included."""
+    from docker.types import EndpointSpec
+
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "bentofile.yaml").write_text(f'service: "service:Front"\ninclude: ["*.py"]\n'
+                                            f'docker:\n  base_image: {base_image}\n')
+    tag = build(project, "v1")
+    port = free_port()
+    blocker = docker_client.services.create(base_image, ["sleep", "600"], name=f"{stack}-blocker",
+                                            endpoint_spec=EndpointSpec(ports={port: 80}))
+    try:
+        result = run_cli("deploy", tag, "--name", stack, "--image", base_image, "--publish", str(port))
+        assert result.returncode == 11, result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: docker refused stack {stack!r}:") and str(port) in last
+        label = {"label": f"com.docker.stack.namespace={stack}"}
+        assert docker_client.services.list(filters=label) == []
+        assert docker_client.networks.list(filters=label) == []
+    finally:
+        blocker.remove()
