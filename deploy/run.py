@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Callable, Literal, Mapping
 
 from bento.core.errors import BentoError, NotFound
+
+if TYPE_CHECKING:
+    from bento.builder.context import BentoRef
 
 Target = Literal["swarm", "kubernetes"]
 TARGETS: tuple[Target, ...] = ("swarm", "kubernetes")
 StatusSink = Callable[[str], None]
 
 
-def _bento(ref: str):  # type: ignore[no-untyped-def]
+def _bento(ref: str) -> BentoRef:
     from bento.builder.containerize import resolve_bento
 
     return resolve_bento(ref)
