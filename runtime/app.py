@@ -357,8 +357,9 @@ def _static_files() -> dict[str, tuple[bytes, bytes]]:
 def create_app(service: Service[Any], state: ServingState, *, internal: bool = False,
                resolver: Resolver | None = None) -> BentoApp:
     """The ASGI app serving ``service`` in this process; ``internal=True`` for the private socket a caller
-    service uses (accepts and answers ``application/vnd.bento.pickle``, honours ``X-Bento-Timeout``).
-    ``resolver`` makes the service's ``bento.depends(Service)`` attributes (default: in-process)."""
+    service uses (accepts and answers ``application/vnd.bento.pickle``). Both honour ``X-Bento-Timeout``, a
+    caller's remaining deadline, which can only shorten ``traffic.timeout``. ``resolver`` makes the
+    service's ``bento.depends(Service)`` attributes (default: in-process)."""
     app = BentoApp(service, state, internal)
     app.runtime.resolver = resolver
     return app

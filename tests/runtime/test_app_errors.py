@@ -222,9 +222,13 @@ def test_internal_app_speaks_pickle_and_honours_the_caller_timeout() -> None:
         assert r.json()["detail"][0]["field"] in ("name", "nme")
 
 
-def test_public_app_ignores_the_caller_timeout_header() -> None:
+def test_public_app_lets_the_caller_timeout_header_only_shorten_its_limit() -> None:
+    """A caller in another container (`bento deploy`) sends its remaining deadline over the public port;
+    a header can shorten the service's traffic.timeout, never extend it."""
     with serving(Deadlines) as client:
-        assert client.post("/sync_left", json={}, headers={"x-bento-timeout": "1"}).json() > 1
+        assert 0 < client.post("/sync_left", json={}, headers={"x-bento-timeout": "1"}).json() <= 1
+        assert 1 < client.post("/sync_left", json={}, headers={"x-bento-timeout": "9999"}).json() <= 30
+        assert 1 < client.post("/sync_left", json={}, headers={"x-bento-timeout": "soon"}).json() <= 30
 
 
 @bento.service(traffic={"timeout": 0.2})
