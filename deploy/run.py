@@ -46,9 +46,10 @@ def deploy_swarm(ref: str, stack: str, *, replicas: Mapping[str, int] | None = N
         _write(output, swarm.render(plan, publish))
         return str(output)
 
-    from bento.builder.containerize import connect, containerize
+    from bento.builder.backends.docker_engine import DockerEngine, connect
+    from bento.builder.containerize import containerize
 
-    api = connect()
+    api = connect()  # Swarm is Docker's: the image is built by (and must be in) this very engine
     try:
         address = engine.require_manager(api)
         engine.docker_cli()
@@ -58,7 +59,8 @@ def deploy_swarm(ref: str, stack: str, *, replicas: Mapping[str, int] | None = N
                                f"{bento.tag} -t {image}` or leave out --image")
             if on_status is not None:
                 on_status(f"containerizing {bento.tag} as {plan.image}")
-            containerize(str(bento.path), tags=[plan.image], client=api, on_status=on_status, on_log=on_log)
+            containerize(str(bento.path), tags=[plan.image], backend=DockerEngine(api), on_status=on_status,
+                         on_log=on_log)
         if publish.mode == "host":
             running = engine.service_image(api, stack, swarm.GATEWAY)
             keep = running if running and engine.image_exists(api, running) else plan.image
@@ -83,7 +85,7 @@ def deploy_swarm(ref: str, stack: str, *, replicas: Mapping[str, int] | None = N
 
 
 def remove_swarm(stack: str) -> None:
-    from bento.builder.containerize import connect
+    from bento.builder.backends.docker_engine import connect
     from bento.deploy import stack as engine
 
     api = connect()
