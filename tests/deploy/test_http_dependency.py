@@ -90,7 +90,7 @@ def test_entry_calls_its_dependency_in_another_process_by_url(project: Path) -> 
 
 
 def test_serving_one_service_of_the_graph_alone(project: Path) -> None:
-    with serve(["svc.py:Entry", "--service", "model"], project) as model:
+    with serve(["svc.py:Entry"], project, env={"BENTO_SERVICE": "model"}) as model:  # as the image is told
         assert httpx.post(f"{model.url}/who", json={"x": 1}, timeout=10).json()["double"] == 2
         assert httpx.post(f"{model.url}/ask", json={"x": 1}, timeout=10).status_code == 404
     # without a URL, the dependency keeps today's in-container Unix-socket path
@@ -178,3 +178,38 @@ def test_gateway_answers_502_when_no_replica_takes_the_request(monkeypatch: pyte
         answer = gateway.post("/who", json={"x": 1})
     assert answer.status_code == 502
     assert answer.json()["error"] == "BadGateway" and f"127.0.0.1:{port}" in answer.json()["message"]
+
+
+CHAIN = '''\
+import bento
+
+
+@bento.service(name="c")
+class C:
+    @bento.api
+    def ping(self) -> str:
+        return "c"
+
+
+@bento.service(name="b")
+class B:
+    c = bento.depends(C)
+
+
+@bento.service(name="a")
+class A:
+    b = bento.depends(B)
+    c = bento.depends(C)
+'''
+
+
+def test_local_graph_leaves_out_what_runs_elsewhere(tmp_path: Path) -> None:
+    from bento.runtime.placement import local_graph, select_service
+
+    (tmp_path / "chain.py").write_text(CHAIN)
+    a = import_service("chain.py:A", tmp_path)
+    names = lambda services: [s.name for s in services]  # noqa: E731
+    assert names(local_graph(a, set())) == ["a", "b", "c"]
+    assert names(local_graph(a, {"b"})) == ["a", "c"]  # c is still called directly by a
+    assert names(local_graph(a, {"b", "c"})) == ["a"]
+    assert names(local_graph(select_service(a, "b"), {"c"})) == ["b"]
