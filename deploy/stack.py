@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 StatusSink = Callable[[str], None]
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 _FAILED_UPDATE = {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
+GIVE_UP_AFTER = 3  # failed tasks of the current spec, none ever ready: the service cannot start
 
 
 def require_manager(api: docker.APIClient) -> str:
@@ -101,6 +102,7 @@ class Progress:
     stale: int = 0  # tasks of an older spec still running
     update: str = ""
     error: str = ""
+    failures: int = 0  # tasks of the current spec that failed
 
     @property
     def done(self) -> bool:
@@ -129,8 +131,9 @@ def progress(api: docker.APIClient, stack: str) -> dict[str, Progress]:
                 state.ready += 1
             elif status.get("State") == "running" and not same:
                 state.stale += 1
-            if status.get("Err") and same and status.get("State") in ("failed", "rejected"):
-                state.error = str(status["Err"])
+            if same and status.get("State") in ("failed", "rejected"):
+                state.failures += 1
+                state.error = str(status.get("Err") or status.get("State"))
         found[name] = state
     return found
 
@@ -155,6 +158,11 @@ def wait_ready(api: docker.APIClient, stack: str, names: list[str], timeout: flo
                               f"it{': ' + state.error if state.error else ''}")
         if all(n in states and states[n].done for n in names):
             return
+        broken = [n for n in names if n in states and states[n].ready == 0 and states[n].failures >= GIVE_UP_AFTER]
+        if broken:
+            name = broken[0]
+            raise DeployError(f"service {name} of stack {stack!r} cannot start: {states[name].failures} tasks failed "
+                              f"({states[name].error}); see `docker service logs {stack}_{name}`")
         if time.monotonic() >= until:
             late = [f"{n} ({states[n].ready}/{states[n].wanted}{': ' + states[n].error if states[n].error else ''})"
                     for n in names if n in states and not states[n].done]

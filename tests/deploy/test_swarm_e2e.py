@@ -218,3 +218,46 @@ def test_a_stack_docker_refuses_midway_is_removed_whole(tmp_path: Path, base_ima
         assert docker_client.networks.list(filters=label) == []
     finally:
         blocker.remove()
+
+
+BROKEN = '''\
+import bento
+
+
+@bento.service(name="model")
+class Model:
+    def __init__(self) -> None:
+        raise RuntimeError("weights not found")
+
+    @bento.api
+    def who(self, x: int) -> int:
+        return x
+
+
+@bento.service(name="front")
+class Front:
+    model = bento.depends(Model)
+
+    @bento.api
+    def ask(self, x: int) -> int:
+        return self.model.who(x)
+'''
+
+
+@pytest.mark.docker
+def test_a_service_that_cannot_start_is_reported_without_waiting_out_the_timeout(
+        tmp_path: Path, base_image: str, stack: str, docker_client, cleanup: list[str]) -> None:  # type: ignore[no-untyped-def]
+    project = tmp_path / "broken"
+    project.mkdir()
+    (project / "service.py").write_text(BROKEN)
+    (project / "bentofile.yaml").write_text(f'service: "service:Front"\ninclude: ["*.py"]\n'
+                                            f'docker:\n  base_image: {base_image}\n')
+    result = run_cli("build", "-o", "tag", cwd=project, timeout=300)
+    assert result.returncode == 0, result.stderr
+    tag = result.stdout.strip().splitlines()[-1]
+    cleanup.append(tag)
+    failed = run_cli("deploy", tag, "--name", stack, "--publish", str(free_port()), "--publish-mode", "host",
+                     "--timeout", "400", timeout=600)
+    assert failed.returncode == 11
+    assert failed.stderr.strip().splitlines()[-1].startswith(f"error: service model of stack {stack!r} cannot start: ")
+    assert f"docker service logs {stack}_model" in failed.stderr  # told as it keeps failing, not at --timeout
