@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
-import tempfile
 import threading
 import time
 import typing
@@ -34,7 +31,7 @@ from typing import Any, AsyncIterator, Iterator, Mapping
 import httpx
 from pydantic import ConfigDict, TypeAdapter
 
-from bento.core import deadline
+from bento.core import wire
 from bento.core.deployment import url_env
 from bento.core.errors import RemoteError, ServiceUnavailable
 from bento.core.schema import normalize, strip_annotated
@@ -149,7 +146,8 @@ class HTTPRemoteMethod:
         self.files = {p.name for p in sig.params if p.is_file}
         self.texts = {p.name for p in sig.params if strip_annotated(p.annotation)[0] is str}
         self.multipart = sig.input_kind == "multipart"
-        self.kind = sig.output_kind
+        self.io = sig.io  # the result's kind: how an answer decodes (core.kinds)
+        self.kind = sig.io.transport  # body, file or stream
         self.adapter = sig.output_adapter
         self.where = f"{remote.service.name}.{api.name}"
         self.item_adapter: TypeAdapter[Any] | None = None
@@ -171,27 +169,15 @@ class HTTPRemoteMethod:
         return self.call_async(*args, **kwargs)
 
     # ---- request -------------------------------------------------------------------------------
-    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if len(args) > len(self.names):
-            raise TypeError(f"{self.where}() takes {len(self.names)} arguments but {len(args)} were given")
-        bound = dict(zip(self.names, args))
-        for name, value in kwargs.items():
-            if name in bound:
-                raise TypeError(f"{self.where}() got multiple values for argument `{name}`")
-            bound[name] = value
-        return bound
-
     def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], float]:
         """httpx options (body and headers, reusable for a retry) and the absolute deadline."""
         headers = {"accept": "text/event-stream" if self.kind == "stream" else "*/*"}
-        left = deadline.remaining()
+        left = wire.deadline_left(self.where)
         if left is not None:
-            if left <= 0:
-                raise ServiceUnavailable(f"not calling {self.where}: the request's deadline has already passed")
             headers["x-bento-timeout"] = f"{left:.3f}"
         else:
             left = self.remote.service.config.traffic.timeout
-        bound = self._bind(args, kwargs)
+        bound = wire.bind(self.where, self.names, args, kwargs)
         if not self.multipart:
             headers["content-type"] = "application/json"
             return {"headers": headers, "content": json.dumps(bound, default=_jsonable).encode()}, \
@@ -209,24 +195,15 @@ class HTTPRemoteMethod:
         return {"headers": headers, "data": data, "files": files}, time.monotonic() + left
 
     # ---- response ------------------------------------------------------------------------------
-    def _error(self, status: int, content: bytes) -> RemoteError:
-        try:
-            message = str(json.loads(content)["message"])
-        except (ValueError, KeyError, TypeError):
-            message = content.decode("utf-8", "replace")[:500] or f"HTTP {status}"
-        return RemoteError(message, status)
-
     def _result(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
-            raise self._error(response.status_code, response.content)
-        ctype = response.headers.get("content-type", "")
-        if self.kind == "json" or ctype.startswith("application/json"):
-            return self.adapter.validate_python(response.json())
-        if self.kind == "text":
-            return response.text
+            raise wire.remote_error(response.status_code, response.content, response.reason_phrase)
         if self.kind == "file":
-            return _save(response)
-        return response.content
+            return wire.save_download(response.content, response.headers.get("content-disposition", ""), "result",
+                                      prefix="bento-result-")
+        value = self.io.decode(response.headers.get("content-type", ""),
+                               response.headers.get("content-disposition", ""), response.content)
+        return self.adapter.validate_python(value) if self.io.typed else value
 
     def _item(self, data: str) -> Any:
         assert self.item_adapter is not None
@@ -240,7 +217,7 @@ class HTTPRemoteMethod:
         if isinstance(exc, RemoteError):  # every replica kept answering 503
             return exc
         if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
-            return RemoteError(f"{self.where} did not answer in time", 504)
+            return wire.timed_out(self.where)
         return ServiceUnavailable(f"{self.where} is not reachable at {self.remote.replicas.url}: {exc}")
 
     # ---- the two conventions -------------------------------------------------------------------
@@ -266,7 +243,7 @@ class HTTPRemoteMethod:
                 else:
                     if not should_retry(response.status_code, response.headers):
                         return self._result(response)
-                    last = self._error(response.status_code, response.content)
+                    last = wire.remote_error(response.status_code, response.content)
                 if time.monotonic() >= until:
                     raise self._failure(last) from None
         raise self._failure(last) from None
@@ -296,7 +273,7 @@ class HTTPRemoteMethod:
                 else:
                     if not should_retry(response.status_code, response.headers):
                         return self._result(response)
-                    last = self._error(response.status_code, response.content)
+                    last = wire.remote_error(response.status_code, response.content)
                 if time.monotonic() >= until:
                     raise self._failure(last) from None
         raise self._failure(last) from None
@@ -309,15 +286,9 @@ class HTTPRemoteMethod:
                                                   timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
                                                   **_with_host(options, replicas)) as response:
                 if response.status_code >= 400:
-                    raise self._error(response.status_code, response.read())
-                lines: list[str] = []
-                for line in response.iter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    data, lines = _event_data(lines), []
-                    if data is not None:
-                        yield self._item(data)
+                    raise wire.remote_error(response.status_code, response.read())
+                for event in wire.events(response.iter_lines()):
+                    yield self._item(event.data)
         except httpx.HTTPError as exc:
             replicas.failed(address)
             raise self._failure(exc) from None
@@ -331,15 +302,9 @@ class HTTPRemoteMethod:
                     timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
                     **_with_host(options, replicas)) as response:
                 if response.status_code >= 400:
-                    raise self._error(response.status_code, await response.aread())
-                lines: list[str] = []
-                async for line in response.aiter_lines():
-                    if line:
-                        lines.append(line)
-                        continue
-                    data, lines = _event_data(lines), []
-                    if data is not None:
-                        yield self._item(data)
+                    raise wire.remote_error(response.status_code, await response.aread())
+                async for event in wire.aevents(response.aiter_lines()):
+                    yield self._item(event.data)
         except httpx.HTTPError as exc:
             replicas.failed(address)
             raise self._failure(exc) from None
@@ -353,11 +318,6 @@ def _timeout(until: float) -> httpx.Timeout:
     # one second beyond the deadline: the callee answers 504 itself when its time is up
     left = max(0.001, until - time.monotonic()) + 1.0
     return httpx.Timeout(left, connect=min(left, CONNECT_TIMEOUT))
-
-
-def _event_data(lines: list[str]) -> str | None:
-    data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
-    return "\n".join(data) if data else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -379,14 +339,3 @@ def _upload(item: Any) -> tuple[str, bytes, str]:
     path = Path(item)
     ctype = getattr(item, "content_type", None) or "application/octet-stream"
     return (path.name, path.read_bytes(), ctype)
-
-
-def _save(response: httpx.Response) -> Path:
-    import email.message
-
-    message = email.message.Message()
-    message["content-disposition"] = response.headers.get("content-disposition", "")
-    name = os.path.basename(message.get_filename() or "") or "result"
-    path = Path(tempfile.mkdtemp(prefix="bento-result-"), name)
-    path.write_bytes(response.content)
-    return path

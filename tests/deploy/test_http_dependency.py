@@ -23,6 +23,8 @@ from utils import free_port, serve  # tests/utils.py
 SERVICE = '''\
 import asyncio
 import os
+from pathlib import Path
+from typing import Generator
 
 import bento
 from bento.core import deadline
@@ -42,6 +44,23 @@ class Model:
     async def sleep(self, seconds: float) -> float:
         await asyncio.sleep(seconds)
         return seconds
+
+    @bento.api
+    def shout(self, text: str) -> str:
+        return text.upper()
+
+    @bento.api
+    def count(self, n: int) -> Generator[dict, None, None]:
+        for i in range(n):
+            yield {"i": i}
+
+    @bento.api
+    def size(self, blob: Path, label: str) -> dict:
+        return {"label": label, "bytes": blob.stat().st_size, "name": blob.name}
+
+    @bento.api
+    def fail(self) -> int:
+        raise bento.errors.NotFound("no such thing")
 
 
 @bento.service(name="entry", traffic={"timeout": 2})
@@ -213,3 +232,28 @@ def test_local_graph_leaves_out_what_runs_elsewhere(tmp_path: Path) -> None:
     assert names(local_graph(a, {"b"})) == ["a", "c"]  # c is still called directly by a
     assert names(local_graph(a, {"b", "c"})) == ["a"]
     assert names(local_graph(select_service(a, "b"), {"c"})) == ["b"]
+
+
+def test_every_kind_of_call_over_http(project: Path, tmp_path: Path) -> None:
+    from bento.core.errors import RemoteError
+
+    model = import_service("svc.py:Entry", project).dependencies["model"].on
+    with serve(["svc.py:Entry", "--service", "model"], project) as server:
+        remote = HTTPRemoteService(model, server.url)
+        assert remote.shout("hi") == "HI"  # text, positional argument bound by name
+        assert list(remote.count(n=3)) == [{"i": 0}, {"i": 1}, {"i": 2}]  # a stream, as SSE
+        blob = tmp_path / "weights.bin"
+        blob.write_bytes(b"x" * 1000)
+        assert remote.size(blob, label="w") == {"label": "w", "bytes": 1000, "name": "weights.bin"}  # multipart
+        with pytest.raises(RemoteError) as caught:
+            remote.fail()
+        assert caught.value.status == 404 and "no such thing" in str(caught.value)
+
+        async def streamed() -> list[dict]:
+            try:
+                return [item async for item in remote.to_async.count(n=2)]
+            finally:
+                await remote.aclose()
+
+        assert asyncio.run(streamed()) == [{"i": 0}, {"i": 1}]
+        remote.close()
