@@ -210,7 +210,7 @@ def test_a_stack_docker_refuses_midway_is_removed_whole(tmp_path: Path, base_ima
                                             endpoint_spec=EndpointSpec(ports={port: 80}))
     try:
         result = run_cli("deploy", tag, "--name", stack, "--image", base_image, "--publish", str(port))
-        assert result.returncode == 11, result.stderr
+        assert result.returncode == 12, result.stderr
         last = result.stderr.strip().splitlines()[-1]
         assert last.startswith(f"error: docker refused stack {stack!r}:") and str(port) in last
         label = {"label": f"com.docker.stack.namespace={stack}"}
@@ -258,6 +258,6 @@ def test_a_service_that_cannot_start_is_reported_without_waiting_out_the_timeout
     cleanup.append(tag)
     failed = run_cli("deploy", tag, "--name", stack, "--publish", str(free_port()), "--publish-mode", "host",
                      "--timeout", "400", timeout=600)
-    assert failed.returncode == 11
+    assert failed.returncode == 12
     assert failed.stderr.strip().splitlines()[-1].startswith(f"error: service model of stack {stack!r} cannot start: ")
     assert f"docker service logs {stack}_model" in failed.stderr  # told as it keeps failing, not at --timeout
