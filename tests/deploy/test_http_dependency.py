@@ -130,7 +130,7 @@ def test_round_robin_over_every_replica_and_retry_when_one_dies(project: Path) -
     port = free_port()
     model = import_service("svc.py:Entry", project).dependencies["model"].on
     addresses = ["127.0.0.1", "127.0.0.2"]
-    replicas = Replicas(f"http://model.internal:{port}", resolve=lambda host, p: list(addresses))
+    replicas = Replicas(f"http://localhost:{port}", resolve=lambda host, p: list(addresses))
     remote = HTTPRemoteService(model, replicas.url, replicas)
     with serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "a"}, port=port), \
             serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "b"}, port=port,
@@ -167,7 +167,7 @@ def test_gateway_forwards_round_robin_and_outlives_a_replica(project: Path) -> N
     from bento.runtime.gateway import LIVEZ, Gateway
 
     port = free_port()
-    replicas = Replicas(f"http://front.internal:{port}", resolve=lambda host, p: ["127.0.0.1", "127.0.0.2"])
+    replicas = Replicas(f"http://localhost:{port}", resolve=lambda host, p: ["127.0.0.1", "127.0.0.2"])
     with serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "a"}, port=port), \
             serve(["svc.py:Entry", "--service", "model"], project, env={"REPLICA": "b"}, port=port,
                   host="127.0.0.2") as b, \
