@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from container.conftest import base_image, cleanup, docker_client  # noqa: F401  (the engine fixtures)
 from utils import free_port, run_cli  # tests/utils.py
 
 SERVICE = '''\
