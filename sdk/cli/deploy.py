@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
@@ -10,16 +9,6 @@ import click
 from bento.deploy.run import TARGETS
 
 PUBLISH_MODES = ("ingress", "host")
-_STEP = re.compile(r"^Step \d+/\d+ : ")
-
-
-def _status(text: str) -> None:
-    click.echo(f"  {text}", err=True)
-
-
-def _build_log(line: str) -> None:
-    if _STEP.match(line):  # one line per Dockerfile step, like `bento containerize` on a terminal
-        click.echo(f"    {line.rstrip()}", err=True)
 
 
 def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
@@ -93,8 +82,14 @@ def deploy(bento_tag: str, target: str, stack: str | None, replicas: tuple[str, 
         raise InvalidArgument("--target swarm needs the stack name: --name STACK")
     if output is None:
         click.echo(f"Deploying {bento_tag} as stack {stack} ...", err=True)
-    result = run.deploy_swarm(bento_tag, stack, replicas=counts, port=port, mode=publish_mode, image=image,
-                              output=output, timeout=timeout, on_status=_status, on_log=_build_log)
+    from bento.cli.buildlog import BuildLog
+
+    log = BuildLog("auto")  # the image build (when missing) and the rollout, each line with its time
+    try:
+        result = run.deploy_swarm(bento_tag, stack, replicas=counts, port=port, mode=publish_mode, image=image,
+                                  output=output, timeout=timeout, on_status=log.status, on_log=log)
+    finally:
+        log.close()
     if output is not None:
         click.echo(result)
         click.echo(f"Deploy it with: docker stack deploy --resolve-image never -c {result} {stack}", err=True)
