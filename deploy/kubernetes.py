@@ -211,7 +211,7 @@ def write(manifest: Mapping[str, Any], output: Path, *, image: str, **options: A
     tag = f"{manifest.get('name')}:{manifest.get('version')}"
     texts = {f"{stem}.yaml": render(objects, tag) for stem, objects in docs.items()}
     if output.exists() and not output.is_dir():
-        raise InvalidArgument(f"-o {output}: not a directory")
+        raise InvalidArgument(f"--write {output}: not a directory")
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for filename, text in texts.items():

@@ -40,7 +40,7 @@ def docker_cli() -> str:
     path = shutil.which("docker")
     if path is None:
         raise DeployError("the `docker` command is not installed; `bento deploy --target swarm` runs "
-                          "`docker stack deploy` (or write the file with -o and deploy it elsewhere)")
+                          "`docker stack deploy` (or write the file with --write and deploy it elsewhere)")
     return path
 
 

@@ -26,7 +26,7 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
 @click.command("deploy", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("bento_tag", metavar="BENTO")
 @click.option("--target", type=click.Choice(TARGETS), default="swarm", show_default=True,
-              help="swarm: deploy on the Docker engine's swarm now; kubernetes: write manifests (-o DIR).")
+              help="swarm: deploy on the Docker engine's swarm now; kubernetes: write manifests (--write DIR).")
 @click.option("--name", "stack", metavar="STACK",
               help="Swarm stack name (required for --target swarm); re-using it updates the stack in place.")
 @click.option("--replicas", multiple=True, metavar="SERVICE=N",
@@ -44,7 +44,7 @@ def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
               help="kubernetes: node label that GPU services are scheduled on (else resources.gpu_type).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True, metavar="SECONDS",
               help="swarm: how long to wait for every service to be ready.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), metavar="PATH",
+@click.option("--write", "output", type=click.Path(path_type=Path), metavar="PATH",
               help="Only write: the stack file (swarm) or a directory of manifests (kubernetes).")
 def deploy(bento_tag: str, target: str, stack: str | None, replicas: tuple[str, ...],
            max_replicas: tuple[str, ...], port: int, publish_mode: str, image: str | None,
@@ -57,8 +57,8 @@ def deploy(bento_tag: str, target: str, stack: str | None, replicas: tuple[str, 
     Examples:
       bento deploy iris:latest --name iris --replicas classifier=2
       bento deploy iris:latest --name iris --publish 8080 --publish-mode host
-      bento deploy iris:latest --name iris -o stack.yaml          write the stack file only
-      bento deploy iris:latest --target kubernetes -o k8s/ --max-replicas classifier=8
+      bento deploy iris:latest --name iris --write stack.yaml     write the stack file only
+      bento deploy iris:latest --target kubernetes --write k8s/ --max-replicas classifier=8
     """
     from bento.deploy import run
     from bento.deploy.plan import parse_counts
@@ -68,7 +68,7 @@ def deploy(bento_tag: str, target: str, stack: str | None, replicas: tuple[str, 
     ceilings = parse_counts(max_replicas, "--max-replicas")
     if target == "kubernetes":
         if output is None:
-            raise InvalidArgument("--target kubernetes writes manifests: give the directory with -o DIR")
+            raise InvalidArgument("--target kubernetes writes manifests: give the directory with --write DIR")
         written = run.write_kubernetes(bento_tag, output, replicas=counts, max_replicas=ceilings, image=image,
                                        namespace=namespace,
                                        gpu_node_selector=_pairs(gpu_node_selector, "--gpu-node-selector"))

@@ -119,14 +119,14 @@ def test_cli_writes_manifests_of_a_stored_bento(tmp_path: Path) -> None:
                                                                 if k not in ("name", "version", "digest")}) as b:
         b.path_of("src/service.py").write_text("")
         b.path_of("env/docker/Dockerfile").write_text("FROM scratch\n")
-    result = run_cli("deploy", "shop:v1", "--target", "kubernetes", "-o", str(tmp_path / "k8s"),
+    result = run_cli("deploy", "shop:v1", "--target", "kubernetes", "--write", str(tmp_path / "k8s"),
                      "--gpu-node-selector", "pool=gpu", "--max-replicas", "Front=4")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(tmp_path / "k8s" / f) for f in
                                      ("shop-front.yaml", "shop-text-encoder.yaml", "shop-ranker.yaml")]
     for name in result.stdout.split():
         validate(Path(name).read_text())
-    bad = run_cli("deploy", "shop:v1", "--target", "kubernetes", "-o", str(tmp_path / "k2"), "--replicas", "x=y")
+    bad = run_cli("deploy", "shop:v1", "--target", "kubernetes", "--write", str(tmp_path / "k2"), "--replicas", "x=y")
     assert bad.returncode == 2 and bad.stderr.strip() == (
         "error: --replicas 'x=y': write SERVICE=N with N a positive integer, e.g. model=2")
     assert not (tmp_path / "k2").exists()

@@ -1,4 +1,4 @@
-"""The Swarm stack file of `bento deploy --target swarm -o FILE` (no engine needed), pinned by golden files,
+"""The Swarm stack file of `bento deploy --target swarm --write FILE` (no engine needed), pinned by golden files,
 and the bad inputs that must stop `bento deploy` before anything is created."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_cli_only_writes_the_file_with_o(tmp_path: Path) -> None:
         b.path_of("env/docker/Dockerfile").write_text("FROM scratch\n")
     out = tmp_path / "stack.yaml"
     # no engine is needed to write the file: point DOCKER_HOST nowhere
-    result = run_cli("deploy", "shop:v1", "--name", "shop", "-o", str(out), "--replicas", "model=3",
+    result = run_cli("deploy", "shop:v1", "--name", "shop", "--write", str(out), "--replicas", "model=3",
                      env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
@@ -81,7 +81,7 @@ def test_bad_input_is_one_line(tmp_path: Path, args: list[str], code: int, messa
     with open_store().bentos.create("shop", version="v1", extra={"services": [
             _service("front", ["model"]), _service("model", [])]}) as b:
         b.path_of("env/docker/Dockerfile").write_text("FROM scratch\n")
-    result = run_cli("deploy", "shop:v1", "--name", "shop", *args, "-o", str(tmp_path / "s.yaml"))
+    result = run_cli("deploy", "shop:v1", "--name", "shop", *args, "--write", str(tmp_path / "s.yaml"))
     assert (result.returncode, result.stderr.strip()) == (code, message)
     assert not (tmp_path / "s.yaml").exists()
 
