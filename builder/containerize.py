@@ -129,6 +129,9 @@ def oci_labels(bento: BentoRef, environ: Mapping[str, str] | None = None) -> dic
     }
     if bento.digest:
         labels["ai.bento.digest"] = bento.digest
+    models = [str(ref["tag"]) for ref in bento.manifest.get("models") or [] if isinstance(ref, dict) and ref.get("tag")]
+    if models:  # the exact model versions the image serves (bento.store.pins), comma-separated
+        labels["ai.bento.models"] = ",".join(models)
     description = bento.manifest.get("description")
     if isinstance(description, str) and description.strip():
         labels["org.opencontainers.image.description"] = description.strip().splitlines()[0][:200]

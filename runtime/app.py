@@ -1,5 +1,5 @@
 """The ASGI application of one worker: the service's APIs plus ``/livez``, ``/readyz``, ``/metrics``,
-``/docs.json`` and the interactive page at ``/``.
+``/docs.json``, ``/metadata`` (the bento and model tags served) and the interactive page at ``/``.
 
 ``create_app(service, state)`` is all a server needs. The lifespan startup returns at once and creates the
 service instance in the background (``__init__`` in the API thread pool), so ``/livez`` answers while a
@@ -29,7 +29,7 @@ from bento.core.services import Resolver, Service
 
 logger = logging.getLogger("bento.server")
 ASGIApp = Callable[[Any, Any, Any], Any]
-RESERVED = ("/", "/livez", "/readyz", "/metrics", "/docs.json")
+RESERVED = ("/", "/livez", "/readyz", "/metrics", "/docs.json", "/metadata")
 STATIC_PREFIX = "/_bento/"
 _JSON = b"application/json"
 
@@ -150,7 +150,7 @@ class BentoApp:
             self.runtime.endpoints.append(endpoint)
             self.routes[api.route] = self.metrics.wrap(api.route, endpoint)
         builtin: dict[str, ASGIApp] = {"/livez": self.livez, "/readyz": self.readyz, "/docs.json": self.docs,
-                                       "/": self.page}
+                                       "/metadata": self.metadata, "/": self.page}
         if self.metrics.enabled:
             builtin["/metrics"] = self.metrics_page
         for route, handler in builtin.items():
@@ -308,6 +308,17 @@ class BentoApp:
 
             self._docs = json.dumps(openapi_document(self.service)).encode()
         await codec.send_body(send, 200, _JSON, self._docs, [])
+
+    async def metadata(self, scope: Any, receive: Any, send: Any) -> None:
+        """What is served: the bento's tag and recorded models, or (serving source) the store's models."""
+        from bento.store import pins
+
+        record = pins.active()
+        models = record.tags if record is not None else sorted(
+            {str(m.tag) for svc in self.service.graph() for m in svc.models if getattr(m, "tag", None)})
+        body = {"service": self.service.name, "bento": record.bento if record is not None else None,
+                "models": models}
+        await codec.send_body(send, 200, _JSON, json.dumps(body).encode(), [])
 
     async def page(self, scope: Any, receive: Any, send: Any) -> None:
         content_type, body = _static_files()["index.html"]

@@ -206,9 +206,12 @@ class APIEndpoint:
             content_type = b"text/event-stream; charset=utf-8" if sse else self.stream_encoder.raw_type
             status = 200
             extra: codec.Headers = []
+            if sse and self.rt.internal and _PICKLE in accept:  # a calling service: items keep their types
+                encode = self.stream_encoder.sse_pickled
+                extra.append((b"x-bento-items", b"pickle"))
             if ctx is not None:
                 status = ctx.response.status_code
-                extra = codec.context_headers(ctx.response)
+                extra += codec.context_headers(ctx.response)
             await streaming.send_stream(receive, send, first, steps, encode, content_type, status, extra,
                                         self.api.name)
         finally:

@@ -216,7 +216,7 @@ class RemoteMethod:
 
     # ---- request -------------------------------------------------------------------------------
     def _prepare(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        accept = {"stream": "text/event-stream", "file": "*/*"}.get(self.kind, PICKLE)
+        accept = {"stream": f"text/event-stream, {PICKLE}", "file": "*/*"}.get(self.kind, PICKLE)
         headers = {"content-type": PICKLE, "accept": accept}
         left = wire.deadline_left(self.where)
         if left is not None:
@@ -246,8 +246,12 @@ class RemoteMethod:
         return wire.save_download(response.body, response.headers.get("content-disposition", ""), "result",
                                   prefix="result-", directory=self.remote.results_dir)
 
-    def _item(self, data: str) -> Any:
+    def _item(self, data: str, pickled: bool) -> Any:
         assert self.item_adapter is not None
+        if pickled:  # the callee sent each item pickled (x-bento-items: pickle): dtypes survive
+            import base64
+
+            return pickle.loads(base64.b64decode(data))
         if self.item_base is str:
             return data
         if self.item_base is bytes:  # SSE carries text: bytes items arrive UTF-8 decoded
@@ -283,8 +287,9 @@ class RemoteMethod:
             with self.remote.sync_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
                     raise wire.remote_error(response.status_code, response.read())
+                pickled = response.headers.get("x-bento-items") == "pickle"
                 for event in wire.events(response.iter_lines()):
-                    yield self._item(event.data)
+                    yield self._item(event.data, pickled)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
 
@@ -293,8 +298,9 @@ class RemoteMethod:
             async with self.remote.async_client().stream("POST", **_httpx_options(self.api.route, request)) as response:
                 if response.status_code >= 400:
                     raise wire.remote_error(response.status_code, await response.aread())
+                pickled = response.headers.get("x-bento-items") == "pickle"
                 async for event in wire.aevents(response.aiter_lines()):
-                    yield self._item(event.data)
+                    yield self._item(event.data, pickled)
         except httpx.HTTPError as exc:
             raise self._failure(exc) from None
 

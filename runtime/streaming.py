@@ -92,6 +92,15 @@ class StreamEncoder(ItemFraming):
         adapter = signature.output_adapter
         super().__init__(signature, lambda item: adapter.dump_json(item, fallback=_fallback))
 
+    @staticmethod
+    def sse_pickled(item: Any) -> bytes:
+        """One event carrying the pickled item (base64): between services only, so ndarray dtypes,
+        tuples and every other Python type arrive as they were yielded."""
+        import base64
+        import pickle
+
+        return b"data: " + base64.b64encode(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)) + b"\n\n"
+
 
 async def send_stream(receive: Any, send: Any, first: Any, steps: Any, encode: Callable[[Any], bytes],
                       content_type: bytes, status: int, extra: list[tuple[bytes, bytes]], name: str) -> None:

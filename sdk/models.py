@@ -139,8 +139,15 @@ def get(tag: str) -> Model:
     """``name``, ``name:latest``, ``name:version`` or a unique version prefix; NotFound names the store.
 
     Raises IntegrityError if the model's files were changed since it was saved (cheap when they were not).
+    While a bento is served, ``tag`` resolves to the version the bento recorded (``bento.store.pins``).
     """
-    return Model(open_store().models.get_checked(tag))
+    from bento.store import pins
+
+    store = open_store()
+    record = pins.active()
+    if record is not None:
+        return Model(record.resolve(store, tag))
+    return Model(store.models.get_checked(tag))
 
 
 def list(name: str | None = None) -> builtins.list[Model]:  # noqa: A001 - mirrors `bento models list`

@@ -40,6 +40,7 @@ class Target:
     chdir: bool  # serve from inside working_dir (bentos: relative paths resolve against their source)
     envs: dict[str, str] = field(default_factory=dict)  # a bento's build-time `envs`, defaults for the server
     maybe_tag: str | None = None  # looked up in the store without success; named in the error if import fails
+    record: Any = None  # a bento's recorded models (bento.store.pins.ModelRecord): served instead of the store's
 
 
 def _bento_target(directory: Path) -> Target:
@@ -49,7 +50,10 @@ def _bento_target(directory: Path) -> Target:
     manifest = read_bento_manifest(directory)
     if manifest.service is None:
         raise InvalidConfig(f"{manifest.where} has no top-level `service` key; rebuild the bento")
-    return Target(manifest.service, directory / "src", chdir=True, envs=manifest.envs)
+    from bento.store.pins import ModelRecord
+
+    record = ModelRecord.from_manifest(manifest.data, manifest.where)
+    return Target(manifest.service, directory / "src", chdir=True, envs=manifest.envs, record=record)
 
 
 def _from_directory(directory: Path) -> Target:
@@ -158,6 +162,11 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
         from bento.errors import NotFound
         from bento.core.loader import import_service
 
+        if resolved.record is not None:  # a bento serves the models it recorded, or does not start
+            from bento.store import open_store, pins
+
+            resolved.record.check(open_store())
+            pins.activate(resolved.record)
         try:
             return import_service(resolved.import_string, resolved.working_dir)
         except NotFound as exc:

@@ -59,6 +59,11 @@ class Backend:
         for i in range(n):
             yield np.full(2, float(i))
 
+    @bento.api
+    def typed_chunks(self, n: int) -> Iterator[np.ndarray]:
+        for i in range(n):
+            yield np.full((2, 2), i + 0.1, dtype=np.float32)
+
 
 @bento.service
 class Frontend:
@@ -165,6 +170,28 @@ def test_streams_arrive_item_by_item_in_both_conventions(proxy: remote.RemoteSer
     assert all(isinstance(v, np.ndarray) for v in items)
     assert [v.tolist() for v in items] == [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
     assert [v.tolist() for v in proxy.to_sync.vectors(2)] == [[0.0, 0.0], [1.0, 1.0]]
+
+
+def test_stream_items_keep_their_ndarray_dtype_and_shape_between_services(proxy: remote.RemoteService) -> None:
+    items = list(proxy.typed_chunks(3))
+    assert [(v.dtype, v.shape) for v in items] == [(np.dtype(np.float32), (2, 2))] * 3
+    np.testing.assert_array_equal(items[1], np.full((2, 2), 1.1, dtype=np.float32))  # no float64 widening
+
+    async def collect() -> list[np.ndarray]:
+        try:
+            return [v async for v in proxy.to_async.typed_chunks(2)]
+        finally:
+            await proxy.aclose()
+
+    assert [v.dtype for v in asyncio.run(collect())] == [np.float32, np.float32]
+
+
+def test_a_public_client_still_gets_json_stream_items() -> None:
+    with running(Backend, internal=False) as url:
+        response = httpx.post(url + "/typed_chunks", json={"n": 1},
+                              headers={"accept": f"text/event-stream, {remote.PICKLE}"})
+    assert response.status_code == 200 and "x-bento-items" not in response.headers
+    assert response.text.startswith("data: [[0.1")
 
 
 def test_unknown_api_names_the_available_ones(proxy: remote.RemoteService) -> None:
