@@ -7,44 +7,23 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 from bento.core.errors import BentoError, InvalidArgument, NotFound, ServiceLoadError
 from bento.core.services import Service
 
 
-class _BentomlAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Serve ``bentoml`` and ``bentoml.X`` as the modules ``bento`` and ``bento.X``."""
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
-        if fullname != "bentoml" and not fullname.startswith("bentoml."):
-            return None
-        real = "bento" + fullname[len("bentoml"):]
-        if importlib.util.find_spec(real) is None:
-            return None
-        return importlib.machinery.ModuleSpec(fullname, self, is_package=fullname == "bentoml")
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module("bento" + spec.name[len("bentoml"):])
-
-    def exec_module(self, module: ModuleType) -> None:
-        pass
-
-
 def install_bentoml_alias() -> None:
-    """Make ``import bentoml`` give ``bento``, unless the real BentoML is importable."""
-    if any(isinstance(f, _BentomlAlias) for f in sys.meta_path):
-        return
-    if "bentoml" in sys.modules or importlib.util.find_spec("bentoml") is not None:
-        return
-    sys.meta_path.append(_BentomlAlias())
+    """Make ``import bentoml`` give ``bento``, unless the real BentoML is importable (see bento.core.alias)."""
+    from bento.core import alias
+
+    alias.install()
 
 
 def _load_error(what: str, exc: Exception) -> ServiceLoadError:

@@ -64,12 +64,12 @@ def cli() -> None:
     """
 
 
-def main(argv: list[str] | None = None) -> Any:
+def main(argv: list[str] | None = None, prog_name: str = "bento") -> Any:
     """Console-script entry point: BentoErrors become one line on stderr and their exit code."""
     from bento.errors import BentoError
 
     try:
-        return cli.main(args=argv, prog_name="bento", standalone_mode=False)
+        return cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
