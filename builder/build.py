@@ -77,6 +77,15 @@ def _check_sources_selected(services: list[Any], project_dir: Path, selected: di
             )
 
 
+def snake_case(name: str) -> str:
+    """A bento's default name from its service name, by BentoML's rule: ``IrisClassifier`` →
+    ``iris_classifier``, ``LLMService`` → ``llm_service``, ``iris_classifier`` unchanged."""
+    import re
+
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
+
+
 def _model_refs(tags: list[str]) -> list[dict[str, str]]:
     if not tags:
         return []
@@ -141,7 +150,7 @@ def build_bento(
     base = _docker_env(files, config, project, where, python_version, locked, vendored, gpu, bool(models),
                        setup_steps)
 
-    bento_name = (name or config.name or entry.name).lower()
+    bento_name = (name or config.name or snake_case(entry.name)).lower()
     description = read_description(found)
     files["README.md"] = (description or f"# {bento_name}\n\nA bento of the service `{entry.name}` "
                           f"(`{config.service}`), built with `bento build`.\n").encode()

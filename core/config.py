@@ -8,11 +8,13 @@ explicit argument (CLI flag) > environment variable (``BENTO_…``) > decorator 
 from __future__ import annotations
 
 import difflib
+import logging
+import math
 import os
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bento.core.errors import InvalidConfig
 
@@ -28,10 +30,10 @@ _MEMORY_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?)?b?\s*$", re.IGNORECASE)
 
 
-def memory_bytes(text: str | int) -> int:
+def memory_bytes(text: str | int | float) -> int:
     """``"512Mi"``, ``"4Gi"``, ``"1G"``, ``"500M"`` or a plain number of bytes → bytes (Kubernetes units)."""
-    if isinstance(text, int):
-        return text
+    if isinstance(text, (int, float)):
+        return int(text)
     match = _MEMORY.match(text)
     if match is None:
         raise ValueError(f"not a memory size: {text!r} (use e.g. 512Mi, 4Gi, 1G)")
@@ -40,10 +42,11 @@ def memory_bytes(text: str | int) -> int:
 
 class Resources(Strict):
     cpu: str | int | float | None = Field(None, description='CPU request, e.g. 2, "500m"')
-    memory: str | None = Field(None, description='Memory request, e.g. "512Mi", "4Gi"')
+    memory: str | int | float | None = Field(None, description='Memory request, e.g. "512Mi", "4Gi"; a number is bytes')
     gpu: int | float = Field(0, ge=0, description="GPUs per worker (a fraction shares one, 0.5: two workers per "
                                             "GPU); > 0 selects a CUDA base image")
     gpu_type: str | None = Field(None, description='GPU model, e.g. "nvidia-tesla-t4"')
+    tpu_type: str | None = Field(None, description="TPU model (recorded for deployment platforms)")
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -88,11 +91,17 @@ class Traffic(Strict):
 
 class CORS(Strict):
     enabled: bool = False
+    access_control_allow_origin_regex: str | None = None  # accepted, no effect here
+    access_control_expose_headers: list[str] | None = None  # accepted, no effect here
     access_control_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
     access_control_allow_methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "OPTIONS"])
     access_control_allow_headers: list[str] = Field(default_factory=lambda: ["*"])
     access_control_allow_credentials: bool = False
     access_control_max_age: int | None = None
+
+
+class HTTPResponse(Strict):
+    trace_id: bool = False  # accepted, no effect here
 
 
 class HTTP(Strict):
@@ -107,18 +116,52 @@ class HTTP(Strict):
     allowed_hosts: list[str] | None = Field(
         None, description='Host header names served (exact, "*.suffix" or "*"); other hosts get 400. '
         'Default: loopback names when bound to a loopback address, any name otherwise')
+    response: HTTPResponse = Field(default_factory=HTTPResponse)
+
+
+class MetricsDuration(Strict):
+    """BentoML's histogram settings: explicit ``buckets``, or ``min``/``max``/``factor`` (exponential)."""
+
+    buckets: list[float] | None = None
+    min: float | None = Field(None, gt=0)
+    max: float | None = Field(None, gt=0)
+    factor: float | None = Field(None, gt=1)
+
+    def to_buckets(self) -> list[float] | None:
+        if self.buckets:
+            return sorted(self.buckets)
+        if self.min is None or self.max is None or self.factor is None:
+            return None
+        count = int(math.floor(math.log(self.max / self.min, self.factor))) + 1
+        return [round(self.min * self.factor ** i, 6) for i in range(count)]
 
 
 class Metrics(Strict):
     enabled: bool = True
     namespace: str = "bento"
     duration_buckets: list[float] | None = None
+    duration: MetricsDuration | None = None
+
+    @model_validator(mode="after")
+    def _buckets_from_duration(self) -> Metrics:
+        if self.duration is not None and self.duration_buckets is None:
+            object.__setattr__(self, "duration_buckets", self.duration.to_buckets())
+        return self
+
+
+class AccessLogFormat(Strict):
+    trace_id: str | None = None  # accepted, no effect here
+    span_id: str | None = None
 
 
 class AccessLog(Strict):
     enabled: bool = True
     request_content_length: bool = True
     response_content_length: bool = True
+    request_content_type: bool = True  # accepted, no effect here (the log line names no content types)
+    response_content_type: bool = True
+    skip_paths: list[str] = Field(default_factory=list)  # accepted, no effect here
+    format: AccessLogFormat = Field(default_factory=AccessLogFormat)
 
 
 class Logging(Strict):
@@ -129,6 +172,49 @@ class Logging(Strict):
 class EnvVar(Strict):
     name: str
     value: str | None = None
+    stage: Literal["all", "build", "runtime"] = "all"  # accepted; every env applies at build and at runtime
+
+
+class SSL(Strict):
+    """TLS of the public port (``--ssl-certfile``/``--ssl-keyfile`` win)."""
+
+    enabled: bool = False
+    certfile: str | None = None
+    keyfile: str | None = None
+    keyfile_password: str | None = None
+    version: int | None = None  # accepted, no effect here (Python's default protocol)
+    cert_reqs: int | None = None
+    ca_certs: str | None = None
+    ciphers: str | None = None
+
+
+class RunnerProbe(Strict):
+    enabled: bool = True
+    timeout: int = 1
+    period: int = 10
+
+
+class Tracing(Strict):
+    exporter_type: str | None = None
+    sample_rate: float | None = None
+    excluded_urls: str | list[str] | None = None
+    timeout: int | None = None
+    max_tag_value_length: int | None = None
+    zipkin: dict[str, Any] | None = None
+    jaeger: dict[str, Any] | None = None
+    otlp: dict[str, Any] | None = None
+
+
+class Monitoring(Strict):
+    enabled: bool = True
+    type: str = "default"
+    options: dict[str, Any] | None = None
+
+
+class Endpoints(Strict):
+    livez: str = "/livez"
+    readyz: str = "/readyz"
+    metrics: str = "/metrics"
 
 
 WorkersSetting = int | Literal["cpu_count", "gpu_count"]
@@ -149,6 +235,14 @@ class ServiceConfig(Strict):
     http: HTTP = Field(default_factory=HTTP)
     metrics: Metrics = Field(default_factory=Metrics)
     logging: Logging = Field(default_factory=Logging)
+    # BentoML 1.4 keys: backlog and ssl are implemented; the others load and are logged as without effect.
+    backlog: int = Field(2048, ge=1, description="Pending connections the public socket queues")
+    ssl: SSL = Field(default_factory=SSL)
+    max_runner_connections: int | None = None
+    runner_probe: RunnerProbe = Field(default_factory=RunnerProbe)
+    tracing: Tracing = Field(default_factory=Tracing)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    endpoints: Endpoints = Field(default_factory=Endpoints)
 
     @field_validator("workers")
     @classmethod
@@ -213,6 +307,46 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], wher
             shown = repr(got) if not isinstance(got, dict) else "a mapping"
             lines.append(f"`{dotted}` in {where}: {err['msg']} (got {shown})")
     return "\n".join(lines)
+
+
+# Keys BentoML accepts that change nothing here (dotted, as written in the decorator).
+INERT_KEYS = (
+    "max_runner_connections", "runner_probe", "tracing", "monitoring", "endpoints", "resources.tpu_type",
+    "http.response", "http.cors.access_control_allow_origin_regex", "http.cors.access_control_expose_headers",
+    "logging.access.request_content_type", "logging.access.response_content_type", "logging.access.skip_paths",
+    "logging.access.format", "ssl.version", "ssl.cert_reqs", "ssl.ca_certs", "ssl.ciphers", "envs[].stage",
+)
+_logged: set[str] = set()
+
+
+def inert_keys(data: Any) -> list[str]:
+    """The keys of a raw decorator config that are accepted for BentoML's sake and have no effect."""
+    found = []
+    for key in INERT_KEYS:
+        if key == "envs[].stage":
+            envs = data.get("envs") if isinstance(data, dict) else None
+            if isinstance(envs, list) and any(isinstance(e, dict) and "stage" in e for e in envs):
+                found.append(key)
+            continue
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+        if node is not _MISSING:
+            found.append(key)
+    return found
+
+
+_MISSING = object()
+
+
+def log_inert_keys(data: Any, where: str) -> None:
+    """Log once per process and key: ``accepted, has no effect here``."""
+    for key in inert_keys(data):
+        marker = f"{where}\0{key}"
+        if marker in _logged:
+            continue
+        _logged.add(marker)
+        logging.getLogger("bento.config").info("`%s` in %s is accepted (BentoML) and has no effect here", key, where)
 
 
 def parse_config(model: type[Strict], data: Any, where: str) -> Any:

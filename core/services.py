@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar, overload
 
-from bento.core.config import ServiceConfig, parse_config
+from bento.core.config import ServiceConfig, log_inert_keys, parse_config
 from bento.core.errors import InvalidConfig
 from bento.core.schema import Signature, inspect_api
 
@@ -370,7 +370,9 @@ def service(inner: type[T] | None = None, /, **config: Any) -> Any:
 
             if not isinstance(image, Image):
                 raise InvalidConfig(f"@service(image=...) of {cls.__name__} takes a bento.images.Image")
-        parsed = parse_config(ServiceConfig, options, f"@service config of {cls.__name__}")
+        where = f"@service config of {cls.__name__}"
+        parsed = parse_config(ServiceConfig, options, where)
+        log_inert_keys(options, where)
         svc = Service(cls, parsed)
         svc.image = image
         return svc

@@ -66,6 +66,9 @@ class ServeOptions:
     service: str | None = None  # serve this service of the graph (one service per container)
     watch_dir: Path | None = None
     launch_dir: Path | None = None  # where `bento serve` started; a reload re-executes from there
+    backlog: int | None = None  # listen backlog of the public socket (else the service's `backlog`)
+    ssl_certfile: str | None = None  # TLS on the public port (else the service's `ssl` section)
+    ssl_keyfile: str | None = None
 
 
 @dataclass
@@ -127,7 +130,22 @@ def run_deployment_hooks(graph: list[Service[Any]]) -> None:
                 asyncio.run(wait())
 
 
-def bind_tcp(host: str, port: int) -> socket.socket:
+def _tls_files(opts: ServeOptions, config: Any) -> tuple[str, str, str | None] | None:
+    """(certfile, keyfile, key password) for the public port: the flags win over the `ssl` config."""
+    certfile = opts.ssl_certfile or (config.ssl.certfile if config.ssl.enabled or config.ssl.certfile else None)
+    keyfile = opts.ssl_keyfile or config.ssl.keyfile
+    if not certfile and not keyfile:
+        return None
+    if not certfile or not keyfile:
+        raise InvalidArgument("TLS needs both a certificate and a key: --ssl-certfile and --ssl-keyfile "
+                              "(or `ssl.certfile` and `ssl.keyfile`)")
+    for path in (certfile, keyfile):
+        if not os.path.isfile(path):
+            raise InvalidArgument(f"TLS file {path} does not exist")
+    return certfile, keyfile, config.ssl.keyfile_password
+
+
+def bind_tcp(host: str, port: int, backlog: int = 2048) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
     # without it small responses written in two parts wait for the client's delayed ACK (~40 ms).
@@ -135,7 +153,7 @@ def bind_tcp(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise InvalidArgument(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
@@ -212,10 +230,12 @@ class Supervisor:
         # Each worker's own CUDA_VISIBLE_DEVICES (resources.gpu); too few GPUs fails here, before binding.
         gpu_devices = assign_gpus([(svc.name, svc.config.resources.gpu, counts[svc.name]) for svc in graph])
         if public is None:
-            public = bind_tcp(host, port)  # before the hooks: a busy port should fail fast
+            backlog = opts.backlog if opts.backlog is not None else config.backlog
+            public = bind_tcp(host, port, backlog)  # before the hooks: a busy port should fail fast
         self.sockets.append(public)
         if not reloaded:
             run_deployment_hooks(entry.graph() if opts.development else graph)
+        tls = _tls_files(opts, config)
         region = SharedRegion(counts, self.runtime_dir)
         dependency_sockets: dict[str, str] = {}
         for svc in graph[1:]:
@@ -235,14 +255,15 @@ class Supervisor:
             spec = WorkerSpec(slot.service, slot.worker_id, slot.sock, slot.internal, env,
                               opts.timeout_graceful_shutdown, dependency_sockets, slot.needs,
                               dependency_urls={name: url for name, url in urls.items()
-                                               if name in {s.name for s in slot.service.graph()}})
+                                               if name in {s.name for s in slot.service.graph()}},
+                              tls=None if slot.internal else tls)
             limit = slot.service.config.traffic.max_concurrency
             self._fork(slot, spec, lambda: region.state(slot.service.name, slot.worker_id, limit, slot.needs))
 
         self._install_signals()
         for slot in self.slots:
             fork(slot)
-        where = f"http://{'[' + host + ']' if ':' in host else host}:{public.getsockname()[1]}"
+        where = f"{'https' if tls else 'http'}://{'[' + host + ']' if ':' in host else host}:{public.getsockname()[1]}"
         logger.info("serving %s on %s (%s)", entry.name, where,
                     ", ".join(f"{n}: {c} worker{'s' if c > 1 else ''}" for n, c in counts.items()))
         watcher = reloading.SourceWatcher(opts.watch_dir) if opts.reload and opts.watch_dir else None

@@ -45,6 +45,7 @@ class WorkerSpec:
     dependency_sockets: dict[str, str] = field(default_factory=dict)
     needs: list[str] = field(default_factory=list)
     dependency_urls: dict[str, str] = field(default_factory=dict)  # services in other containers
+    tls: tuple[str, str, str | None] | None = None  # (certfile, keyfile, key password) of the public port
 
 
 def _raise_exit(signum: int, frame: Any) -> None:
@@ -121,6 +122,8 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
         timeout_graceful_shutdown=spec.timeout_graceful_shutdown,  # type: ignore[arg-type]
         server_header=False,
         proxy_headers=False,
+        **({"ssl_certfile": spec.tls[0], "ssl_keyfile": spec.tls[1], "ssl_keyfile_password": spec.tls[2]}
+           if spec.tls else {}),
     )
     logging.getLogger().setLevel(config.logging.level.upper())  # the service's `logging.level`, this worker
     if config.logging.level != "debug":  # uvicorn's start/stop chatter repeats what the supervisor logs
@@ -166,6 +169,11 @@ def run_worker(spec: WorkerSpec, state_factory: Any, parent: int) -> NoReturn:
         signal.signal(signal.SIGINT, _raise_exit)
         _die_with_parent(parent)
         _apply_environment(spec)
+        from bento.core.server_info import server_context
+
+        server_context.worker_index = spec.worker_id + 1
+        server_context.service_name = spec.service.name
+        server_context.service_type = "service"
         code = _serve(spec, state_factory())
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0

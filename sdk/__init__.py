@@ -40,6 +40,19 @@ _EXPORTS: dict[str, str] = {
     "BentoError": "bento.errors",
 }
 
+# BentoML's names for code written against `bentoml` (see docs/coming-from-bentoml.md). Reachable as
+# attributes (so the `bentoml.X` alias finds them) but not part of Bento's own surface above.
+_FRAMEWORKS = ("sklearn", "picklable_model", "xgboost", "lightgbm", "pytorch", "onnx", "transformers")
+_BENTOML_NAMES: dict[str, str] = {
+    **{name: f"bento.frameworks.{name}" for name in _FRAMEWORKS},
+    "exceptions": "bento.exceptions",
+    "Tag": "bento.compat",
+    "Field": "bento.compat",
+    "IODescriptor": "bento.compat",
+    "server_context": "bento.core.server_info",
+    "use_arguments": "bento.core.server_info",
+}
+
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
@@ -56,11 +69,13 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    module_name = _EXPORTS.get(name)
+    module_name = _EXPORTS.get(name) or _BENTOML_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'bento' has no attribute {name!r}")
-    if module_name == "bento":
-        value: Any = importlib.import_module(f"bento.{name}")
+    if module_name.rpartition(".")[2] == name:  # a module of its own: bento.frameworks.sklearn, bento.exceptions
+        value: Any = importlib.import_module(module_name)
+    elif module_name == "bento":
+        value = importlib.import_module(f"bento.{name}")
     else:
         value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
@@ -68,4 +83,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted([*__all__, *_BENTOML_NAMES])

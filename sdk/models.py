@@ -49,8 +49,21 @@ class Model(StoredItem):
     def digest(self) -> str:
         return self._item.digest
 
+    @property
+    def custom_objects(self) -> dict[str, Any]:
+        """The ``custom_objects`` given to a framework module's ``save_model`` (BentoML's tokenizer & co.)."""
+        from bento.frameworks._common import custom_objects_of
+
+        return custom_objects_of(self)
+
     def load_model(self) -> Any:
-        """Unpickle an object saved with :func:`save_model` (after checking the file was not altered)."""
+        """Unpickle an object saved with :func:`save_model` (after checking the file was not altered), or
+        load it with the framework module it was saved with (``bento.sklearn.save_model`` ...)."""
+        framework = self.info.get("framework")
+        if isinstance(framework, str):
+            from bento.frameworks._common import framework_of
+
+            return framework_of(framework).load_model(self)
         if self.info.get("saved_with") != "pickle":
             raise InvalidArgument(f"model {self.tag} was not saved with bento.models.save_model; "
                                   f"load its files from {self.path} (see .info['files'])")
@@ -62,6 +75,12 @@ class Model(StoredItem):
         from bento.runner import Runner  # type: ignore[import-not-found,unused-ignore]
 
         return Runner.from_model(self)
+
+    def __repr__(self) -> str:  # as BentoML prints a model
+        return f'Model(tag="{self.tag}", path="{self.path}")'
+
+    def __str__(self) -> str:
+        return self.tag
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and self._item == other._item

@@ -24,7 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("bento.cli.bentos:import_bento", "Import a bento from an archive file or URL."),
     "push": ("bento.cli.bentos:push_bento", "Copy a bento to a remote store (fsspec URL)."),
     "pull": ("bento.cli.bentos:pull_bento", "Copy a bento from a remote store (fsspec URL)."),
+    "env": ("bento.cli.env:env", "Show the environment: versions, store, BentoML compatibility."),
 }
+# BentoML's spellings, accepted but not listed in --help.
+ALIASES: dict[str, str] = {"serve-http": "serve"}
 
 
 class LazyGroup(click.Group):
@@ -36,7 +39,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        spec = COMMANDS.get(cmd_name)
+        spec = COMMANDS.get(ALIASES.get(cmd_name, cmd_name))
         if spec is None:
             return None
         module_name, _, attr = spec[0].partition(":")

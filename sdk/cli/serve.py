@@ -118,6 +118,29 @@ def _parse_workers(value: str | None) -> int | None:
     raise click.BadParameter(f"{value!r} is not a positive integer or `cpu_count`", param_hint="--workers")
 
 
+def _set_environment(arguments: tuple[str, ...], env_vars: tuple[str, ...]) -> None:
+    """``--arg`` into BENTO_ARGUMENTS (read by bentoml.use_arguments in every process) and ``--env`` into
+    the environment; both survive the fork of the workers and a --reload re-execution."""
+    import json
+
+    from bento.core.server_info import ARGUMENTS_ENV, parse_arguments
+
+    if arguments:
+        current = json.loads(os.environ.get(ARGUMENTS_ENV) or "{}")
+        os.environ[ARGUMENTS_ENV] = json.dumps({**current, **parse_arguments(arguments)})
+    for item in env_vars:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
+        os.environ[name] = value
+
+
+def _override_timeout(entry: Any, timeout: float) -> None:
+    for svc in entry.graph():
+        svc.config = svc.config.model_copy(update={"traffic": svc.config.traffic.model_copy(
+            update={"timeout": timeout})})
+
+
 @click.command(help=SERVE_HELP)
 @click.argument("target", required=False)
 @click.option("--port", type=click.IntRange(0, 65535), envvar="BENTO_PORT", show_envvar=True,
@@ -134,27 +157,50 @@ def _parse_workers(value: str | None) -> int | None:
                    "dependencies named by BENTO_DEPENDENCY_URL_<NAME> are called over HTTP.")
 @click.option("--development", is_flag=True,
               help="Run the whole service graph in one worker process (dependencies in-process), for debugging.")
+@click.option("--working-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Resolve TARGET from this directory instead of the current one.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Request timeout of every service (overrides `traffic.timeout`).")
+@click.option("--backlog", type=click.IntRange(min=1), help="Pending connections the public socket queues.  "
+              "[default: `backlog` of the service, else 2048]")
+@click.option("--ssl-certfile", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False), help="The private key of --ssl-certfile (PEM).")
+@click.option("--arg", "arguments", multiple=True, metavar="KEY=VALUE",
+              help="A template argument for bentoml.use_arguments() (repeatable).")
+@click.option("--env", "env_vars", multiple=True, metavar="KEY=VALUE",
+              help="Set an environment variable for the service (repeatable; wins over the bento's `envs`).")
+@click.option("--api-workers", "api_workers", hidden=True, help="BentoML's name for --workers.")
+@click.option("--production", is_flag=True, hidden=True, help="Accepted for BentoML; serving is always multi-process.")
+@click.option("--ssl-keyfile-password", "--ssl-version", "--ssl-cert-reqs", "--ssl-ca-certs", "--ssl-ciphers",
+              "ssl_ignored", multiple=True, hidden=True, help="Accepted for BentoML; no effect here.")
 def serve(target: str | None, port: int | None, host: str | None, workers: str | None, reload: bool,
-          timeout_graceful_shutdown: float, service_name: str | None, development: bool) -> None:
+          timeout_graceful_shutdown: float, service_name: str | None, development: bool, working_dir: Path | None,
+          timeout: float | None, backlog: int | None, ssl_certfile: str | None, ssl_keyfile: str | None,
+          arguments: tuple[str, ...], env_vars: tuple[str, ...], api_workers: str | None, production: bool,
+          ssl_ignored: tuple[str, ...]) -> None:
     from bento.core.importing import SERVING_ENV
     from bento.runtime import supervisor
 
     os.environ[SERVING_ENV] = "1"  # `with bento.importing():` imports must work now
-    cwd = Path.cwd()
+    cwd = (working_dir or Path.cwd()).resolve()
     resolved = resolve_target(target, cwd)
+    _set_environment(arguments, env_vars)
     options = supervisor.ServeOptions(
         host=host,
         port=port,
-        workers=_parse_workers(workers),
+        workers=_parse_workers(workers or api_workers),
         reload=reload,
         timeout_graceful_shutdown=timeout_graceful_shutdown,
         development=development,
         service=service_name or None,
         watch_dir=resolved.working_dir,
-        launch_dir=cwd,
+        launch_dir=Path.cwd(),
+        backlog=backlog,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
-    if resolved.chdir:
-        os.chdir(resolved.working_dir)
+    if resolved.chdir or working_dir is not None:
+        os.chdir(resolved.working_dir if resolved.chdir else cwd)
     for name, value in resolved.envs.items():
         os.environ.setdefault(name, value)  # the real environment wins, as in the container image
 
@@ -163,16 +209,21 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
         from bento.core.loader import import_service
 
         if resolved.record is not None:  # a bento serves the models it recorded, or does not start
+            from bento.core.server_info import server_context
             from bento.store import open_store, pins
 
             resolved.record.check(open_store())
             pins.activate(resolved.record)
+            server_context.bento_name, _, server_context.bento_version = resolved.record.bento.partition(":")
         try:
-            return import_service(resolved.import_string, resolved.working_dir)
+            entry = import_service(resolved.import_string, resolved.working_dir)
         except NotFound as exc:
             if resolved.maybe_tag is None:
                 raise
             raise NotFound(f"{exc}; nor is there a bento {resolved.maybe_tag!r} in the store (see `bento list`)") from None
+        if timeout is not None:
+            _override_timeout(entry, timeout)
+        return entry
 
     supervisor.setup_logging()
     code = supervisor.serve(load, options)

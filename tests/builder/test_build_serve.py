@@ -50,7 +50,7 @@ def test_train_build_and_serve_by_tag_from_anywhere(make_project: MakeProject, t
     built = run_cli("build", str(root), "-o", "tag")
     assert built.returncode == 0, built.stderr
     tag = built.stdout.strip()
-    assert tag.startswith("irisclassifier:")
+    assert tag.startswith("iris_classifier:")
 
     import bento
 
@@ -62,7 +62,7 @@ def test_train_build_and_serve_by_tag_from_anywhere(make_project: MakeProject, t
     empty = tmp_path / "empty"
     empty.mkdir()
     bento_dir = str(bento.bentos.get(tag).path)
-    for ref in ("irisclassifier:latest", bento_dir):
+    for ref in ("iris_classifier:latest", bento_dir):
         with serve([ref], cwd=empty) as server:
             response = httpx.post(server.url + "/classify", json={"features": samples}, timeout=10)
             assert response.status_code == 200, server.output()

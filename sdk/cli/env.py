@@ -1,0 +1,50 @@
+"""``bento env`` (BentoML's ``bentoml env``): what a bug report needs about this environment."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from importlib import metadata
+from typing import Any
+
+import click
+
+PACKAGES = ("bento", "pydantic", "starlette", "uvicorn", "numpy", "scikit-learn", "torch", "transformers")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def describe() -> dict[str, Any]:
+    from bento.core import alias
+    from bento.store.paths import default_home
+
+    return {
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "store": str(default_home()),
+        "bentoml": "the real BentoML" if alias.is_real_bentoml_installed() else "alias of bento",
+        "packages": {name: v for name in PACKAGES if (v := _version(name)) is not None},
+    }
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def env(output: str) -> None:
+    """Show the environment: Python, platform, the store, what `import bentoml` gives, package versions."""
+    info = describe()
+    if output == "json":
+        click.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        if key == "packages":
+            for name, version in value.items():
+                click.echo(f"{name}: {version}")
+        else:
+            click.echo(f"{key}: {value}")
