@@ -46,14 +46,16 @@ class Server:
 
 @contextlib.contextmanager
 def serve(args: Sequence[str], cwd: str | Path, *, ready_timeout: float = 30, env: dict[str, str] | None = None,
-          wait_ready: bool = True, port: int | None = None, host: str | None = None) -> Iterator[Server]:
-    """Start `bento serve ARGS --port <free>` and wait for /readyz; SIGTERM and reap on exit."""
+          wait_ready: bool = True, port: int | None = None, host: str | None = None,
+          command: Sequence[str] | None = None) -> Iterator[Server]:
+    """Start `bento serve ARGS --port <free>` (or `COMMAND ARGS --port <free>`) and wait for /readyz;
+    SIGTERM and reap on exit."""
     port = port or free_port()
     args = [*args, "--host", host] if host else list(args)
     log = Path(cwd) / f".serve-{host or '127.0.0.1'}-{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bento", "serve", *args, "--port", str(port)],
+            [*(command or [sys.executable, "-m", "bento", "serve"]), *args, "--port", str(port)],
             cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, **(env or {})}, start_new_session=True,
         )

@@ -22,10 +22,12 @@ def _uv() -> str:
 
 @pytest.fixture(scope="session")
 def user_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtualenv with `pip install bento bento-bentoml-command` from this checkout (about 5 s, warm uv cache)."""
+    """A virtualenv with `pip install bento bento-bentoml-command numpy scikit-learn`, Bento from this
+    checkout (about 5 s with a warm uv cache)."""
     venv = tmp_path_factory.mktemp("user-venv") / "venv"
     subprocess.run([_uv(), "venv", "-q", str(venv), "--python", f"{sys.version_info[0]}.{sys.version_info[1]}"],
                    check=True, timeout=120)
-    subprocess.run([_uv(), "pip", "install", "-q", str(ROOT), str(ROOT / "packaging" / "bentoml-command")],
+    subprocess.run([_uv(), "pip", "install", "-q", str(ROOT), str(ROOT / "packaging" / "bentoml-command"),
+                    "numpy", "scikit-learn"],
                    check=True, timeout=600, env={**os.environ, "VIRTUAL_ENV": str(venv)})
     return venv
