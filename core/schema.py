@@ -126,6 +126,7 @@ class Signature:
     output_kind: OutputKind
     output_content_type: str | None
     output_adapter: TypeAdapter[Any]
+    root_input: bool = False  # one positional-only parameter (``def f(self, body: str, /)``) takes the whole body
 
     @property
     def io(self) -> IOKind:
@@ -169,10 +170,14 @@ def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
         default = ... if p.default is p.empty else p.default
         params.append(Param(name, annotation, default, _is_file_type(annotation)))
         fields[name] = (normalize(annotation), default)
+    positional_only = [p for p in sig.parameters.values() if p.kind == p.POSITIONAL_ONLY
+                       and p.name not in ("self", "cls")]
+    root_input = len(params) == 1 and len(positional_only) == 1 and positional_only[0].name == params[0].name
     model = create_model(  # type: ignore[call-overload]
         model_name,
+        # Unknown fields are dropped, as BentoML's input models drop them (a newer client, an extra kwarg);
         # inf/nan only where a field says so (``Field(allow_inf_nan=True)``): JSON has no such numbers
-        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False),
+        __config__=ConfigDict(extra="ignore", arbitrary_types_allowed=True, allow_inf_nan=False),
         **fields,
     )
     ret = hints.get("return", sig.return_annotation)
@@ -189,4 +194,5 @@ def inspect_api(func: Callable[..., Any], model_name: str) -> Signature:
         output_kind=kind.name,
         output_content_type=content_type,
         output_adapter=adapter,
+        root_input=root_input,
     )

@@ -29,7 +29,7 @@ from bento.core.services import Resolver, Service
 
 logger = logging.getLogger("bento.server")
 ASGIApp = Callable[[Any, Any, Any], Any]
-RESERVED = ("/", "/livez", "/readyz", "/metrics", "/docs.json", "/metadata")
+RESERVED = ("/", "/livez", "/healthz", "/readyz", "/metrics", "/docs.json", "/schema.json", "/metadata")
 STATIC_PREFIX = "/_bento/"
 _JSON = b"application/json"
 
@@ -130,6 +130,7 @@ class BentoApp:
         self.runtime.monitors.append(Watchdog(self.runtime.pool, service.config.traffic.timeout, self._wedged,
                                               exempt=long_running))
         self._docs: bytes | None = None
+        self._schema: bytes | None = None
         self._static: dict[str, tuple[bytes, bytes]] = {}
         task_apis = [api for api in service.apis.values() if api.is_task]
         if task_apis:
@@ -150,7 +151,8 @@ class BentoApp:
             self.runtime.endpoints.append(endpoint)
             self.routes[api.route] = self.metrics.wrap(api.route, endpoint)
         builtin: dict[str, ASGIApp] = {"/livez": self.livez, "/readyz": self.readyz, "/docs.json": self.docs,
-                                       "/metadata": self.metadata, "/": self.page}
+                                       "/metadata": self.metadata, "/": self.page,
+                                       "/healthz": self.livez, "/schema.json": self.schema}
         if self.metrics.enabled:
             builtin["/metrics"] = self.metrics_page
         for route, handler in builtin.items():
@@ -308,6 +310,14 @@ class BentoApp:
 
             self._docs = json.dumps(openapi_document(self.service)).encode()
         await codec.send_body(send, 200, _JSON, self._docs, [])
+
+    async def schema(self, scope: Any, receive: Any, send: Any) -> None:
+        """BentoML's service schema, read by BentoML's own HTTP clients."""
+        if self._schema is None:
+            from bento.core.service_schema import service_schema
+
+            self._schema = json.dumps(service_schema(self.service)).encode()
+        await codec.send_body(send, 200, _JSON, self._schema, [])
 
     async def metadata(self, scope: Any, receive: Any, send: Any) -> None:
         """What is served: the bento's tag and recorded models, or (serving source) the store's models."""

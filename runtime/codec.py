@@ -110,11 +110,18 @@ class Decoder:
         self.bytes_params = {p.name for p in signature.params if _base(p.annotation) is bytes}
         self.list_params = {p.name for p in signature.params if _is_list(p.annotation)}
         self.text_params = {p.name for p in signature.params if _base(p.annotation) is str}
+        self.root = signature.params[0].name if signature.root_input else None
 
     def decode_json(self, body: bytes) -> dict[str, Any]:
         """Strict JSON types, as the OpenAPI document declares them: ``false`` is no number, ``0`` no bool."""
         if self.file_params:
             self._refuse_json_files(body)
+        if self.root is not None and body.strip():  # the whole JSON document is the one parameter
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                raise RequestInvalid(f"malformed JSON body: {exc}", []) from None
+            body = b"{" + json.dumps(self.root).encode() + b":" + body + b"}"
         try:
             return dict(self.model.model_validate_json(body or b"{}", strict=True).__dict__)
         except ValidationError as exc:
@@ -153,6 +160,8 @@ class Decoder:
         media = content_type.split(";", 1)[0].strip().lower()
         if media == "application/json" or media.endswith("+json") or not (media or body):
             return self.decode_json(body)
+        if self.root is not None and media != PICKLE_TYPE:
+            return await self._root_body(media, body, request, temp_dir)
         if media == PICKLE_TYPE:
             if not self.internal:
                 raise UnsupportedMediaType(f"{PICKLE_TYPE} is only accepted between services")
@@ -173,6 +182,31 @@ class Decoder:
             return self.decode_data(await self._form(request, temp_dir))
         expected = "multipart/form-data" if self.multipart else "application/json"
         raise UnsupportedMediaType(f"content type {media!r} is not supported; send {expected}")
+
+    async def _root_body(self, media: str, body: bytes, request: Any, temp_dir: Any) -> dict[str, Any]:
+        """A root input from a non-JSON body: text, bytes, a file, or the single part of a form."""
+        name = self.root
+        assert name is not None
+        if media in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            data = await self._form(request, temp_dir)
+            if name not in data and len(data) == 1:
+                data = {name: next(iter(data.values()))}
+            return self.decode_data(data)
+        if name in self.bytes_params:
+            return self.decode_data({name: body})
+        if name in self.file_params:
+            folder = os.path.join(temp_dir(), "0")
+            os.makedirs(folder, exist_ok=True)
+            path = UploadedPath(folder, "body" + (mimetypes.guess_extension(media) or ""))
+            path.write_bytes(body)
+            path.content_type = media or "application/octet-stream"
+            return self.decode_data({name: path})
+        if name in self.text_params or media.startswith("text/"):
+            try:
+                return self.decode_data({name: body.decode("utf-8")})
+            except UnicodeDecodeError:
+                raise RequestInvalid("the request body is not UTF-8 text", []) from None
+        return self.decode_json(body)
 
     async def _form(self, request: Any, temp_dir: Any) -> dict[str, Any]:
         from starlette.exceptions import HTTPException

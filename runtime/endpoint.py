@@ -48,6 +48,9 @@ class APIEndpoint:
 
     def bind(self, instance: Any) -> None:
         self.func = self.api.func.__get__(instance, type(instance))
+        if self.api.signature.root_input:  # `def f(self, body, /)`: the decoded body goes in positionally
+            bound, name = self.func, self.api.signature.params[0].name
+            self.func = lambda **kwargs: bound(kwargs[name])
         if self.api.batchable and self.api.signature.io.batchable:
             from bento.runtime.batching import wrap_batchable
 
