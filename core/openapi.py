@@ -105,6 +105,8 @@ def _operation(api: APIMethod, components: dict[str, Any]) -> dict[str, Any]:
         "x-bento-input-kind": sig.input_kind,
         "x-bento-output-kind": sig.output_kind,
     }
+    if sig.root_input:  # the whole body is the one parameter (see core/schema.py)
+        operation["x-bento-root-input"] = True
     doc = (api.func.__doc__ or "").strip()
     if doc:
         operation["description"] = doc

@@ -16,16 +16,19 @@ coroutines (streams as async iterators). Inside a running API the remaining requ
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import mimetypes
+import os
+import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 
 from bento.core import kinds, wire
-from bento.errors import NotFound, ServiceUnavailable
+from bento.errors import InvalidArgument, NotFound, ServiceUnavailable
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -43,6 +46,7 @@ class Endpoint:
     output_kind: str
     item_is_text: bool = False
     is_task: bool = False  # @bento.task: ``route`` is the task's base route (``/name``)
+    root_input: bool = False  # the API's one positional-only parameter takes the whole body
 
     @property
     def is_stream(self) -> bool:
@@ -74,12 +78,15 @@ class Endpoint:
             output_kind=kind,
             item_is_text=item.get("type") == "string",
             is_task=is_task,
+            root_input=bool(op.get("x-bento-root-input")),
         )
 
     def request(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         """httpx request options, and the files opened for them (close them after sending)."""
         bound = wire.bind(self.name, self.params, args, kwargs)
         headers = {"accept": "text/event-stream"} if self.is_stream else {}
+        if self.root_input and self.params:
+            return self._root_request(bound.get(self.params[0]), headers)
         if not self.multipart:
             body = json.dumps(bound, default=_jsonable).encode()
             return {"content": body, "headers": {**headers, "content-type": "application/json"}}, []
@@ -95,6 +102,20 @@ class Endpoint:
             else:
                 data[key] = json.dumps(value, default=_jsonable)
         return {"data": data, "files": files, "headers": headers}, opened
+
+
+    def _root_request(self, value: Any, headers: dict[str, str]) -> tuple[dict[str, Any], list[Any]]:
+        """The body of a root-input API: text, bytes, a file's content, or JSON."""
+        if isinstance(value, str) and self.params[0] not in self.file_params:
+            return {"content": value.encode(), "headers": {**headers, "content-type": "text/plain; charset=utf-8"}}, []
+        if isinstance(value, (bytes, bytearray)):
+            return {"content": bytes(value), "headers": {**headers, "content-type": "application/octet-stream"}}, []
+        if isinstance(value, (str, Path)):
+            path = Path(value)
+            media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return {"content": path.read_bytes(), "headers": {**headers, "content-type": media}}, []
+        body = json.dumps(value, default=_jsonable).encode()
+        return {"content": body, "headers": {**headers, "content-type": "application/json"}}, []
 
 
 def _guess_kind(content: dict[str, Any]) -> str:
@@ -167,14 +188,25 @@ def _endpoints(document: dict[str, Any]) -> dict[str, Endpoint]:
 
 
 class _Client:
-    def __init__(self, url: str, timeout: float, headers: dict[str, str] | None) -> None:
+    """What both clients share. Constructor arguments are BentoML's: ``media_type`` (JSON only),
+    ``service`` (accepted; the server's /docs.json is the schema), ``server_ready_timeout`` (wait for
+    /readyz first), ``token`` (a bearer token, else ``BENTO_CLOUD_API_KEY``), ``timeout``, ``app`` (not
+    supported: pass the URL of a running server)."""
+
+    def __init__(self, url: str, timeout: float, headers: dict[str, str] | None, *, media_type: str,
+                 token: str | None, app: Any) -> None:
+        if media_type != "application/json":
+            raise InvalidArgument(f"media_type={media_type!r}: only application/json is supported")
+        if app is not None:
+            raise InvalidArgument("app=... (calling an ASGI app in process) is not supported; serve it and pass its URL")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.headers = dict(headers or {})
-        try:
-            response = httpx.get(f"{self.url}/docs.json", timeout=min(timeout, 30.0), headers=self.headers)
-        except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"cannot reach {self.url}: {exc}") from None
+        token = token or os.environ.get("BENTO_CLOUD_API_KEY")
+        if token:
+            self.headers.setdefault("Authorization", f"Bearer {token}")
+
+    def _set_endpoints(self, response: httpx.Response) -> None:
         if response.status_code == 404:
             raise NotFound(f"{self.url} has no /docs.json; is it a Bento (or BentoML) service?")
         _raise_for(response, response.content)
@@ -191,6 +223,9 @@ class _Client:
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def _unreachable(self, exc: Exception) -> ServiceUnavailable:
+        return ServiceUnavailable(f"cannot reach {self.url}: {exc}")
+
     def _endpoint(self, name: str) -> Endpoint:
         endpoints = self.__dict__.get("endpoints", {})
         if name not in endpoints:
@@ -204,9 +239,34 @@ class _Client:
 class SyncHTTPClient(_Client):
     """Blocking client; ``client.<api>(...)`` calls the API. Close it (or use ``with``) when done."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
-        super().__init__(url, timeout, headers)
+    def __init__(self, url: str, *, media_type: str = "application/json", service: Any = None,
+                 server_ready_timeout: float | None = None, token: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, app: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(url, timeout, headers, media_type=media_type, token=token, app=app)
         self._http = httpx.Client(base_url=self.url, headers=self.headers, timeout=timeout)
+        try:
+            if server_ready_timeout is not None and server_ready_timeout > 0:
+                self.wait_until_server_ready(server_ready_timeout)
+            self._set_endpoints(self._http.get("/docs.json", timeout=min(timeout, 30.0)))
+        except httpx.HTTPError as exc:
+            self._http.close()
+            raise self._unreachable(exc) from None
+        except BaseException:
+            self._http.close()
+            raise
+
+    def wait_until_server_ready(self, timeout: float | None = None) -> None:
+        """Poll /readyz until it answers 200; ServiceUnavailable after ``timeout`` seconds."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            try:
+                if self._http.get("/readyz", timeout=5.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"{self.url} was not ready within {timeout}s")
+            time.sleep(0.2)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         endpoint = self._endpoint(api)
@@ -250,14 +310,52 @@ class SyncHTTPClient(_Client):
 
 
 class AsyncHTTPClient(_Client):
-    """The same methods as coroutines (streams as async iterators). The schema is read when it is created."""
+    """The same methods as coroutines (streams as async iterators). The constructor does no I/O: the schema
+    is read on ``async with`` or on the first call."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: dict[str, str] | None = None) -> None:
-        super().__init__(url, timeout, headers)
+    def __init__(self, url: str, *, media_type: str = "application/json", service: Any = None,
+                 server_ready_timeout: float | None = None, token: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, app: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(url, timeout, headers, media_type=media_type, token=token, app=app)
         self._http = httpx.AsyncClient(base_url=self.url, headers=self.headers, timeout=timeout)
+        self._ready_timeout = server_ready_timeout
+
+    async def _setup(self) -> None:
+        if "endpoints" in self.__dict__:
+            return
+        if self._ready_timeout is not None and self._ready_timeout > 0:
+            await self.wait_until_server_ready(self._ready_timeout)
+        try:
+            response = await self._http.get("/docs.json", timeout=min(self.timeout, 30.0))
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        self._set_endpoints(response)
+
+    async def wait_until_server_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while not await self._ready():
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"{self.url} was not ready within {timeout}s")
+            await asyncio.sleep(0.2)
+
+    async def _ready(self) -> bool:
+        try:
+            return (await self._http.get("/readyz", timeout=5.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("__") or name == "endpoints":
+            raise AttributeError(name)
+        if "endpoints" not in self.__dict__:  # schema not read yet: resolve the API when awaited / iterated
+            return lambda *args, **kwargs: _Deferred(self, name, args, kwargs)
+        endpoint = self._endpoint(name)
+        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         """A coroutine for the API's result, or an async iterator for a streaming API."""
+        if "endpoints" not in self.__dict__:
+            return _Deferred(self, api, args, kwargs)
         endpoint = self._endpoint(api)
         options, opened = endpoint.request(args, kwargs)
         if endpoint.is_stream:
@@ -301,7 +399,108 @@ class AsyncHTTPClient(_Client):
         await self.aclose()
 
     async def __aenter__(self) -> AsyncHTTPClient:
+        await self._setup()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+class _Deferred:
+    """A call made before the async client read the schema: awaitable (a result) and async-iterable (a stream)."""
+
+    def __init__(self, client: AsyncHTTPClient, api: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.client, self.api, self.args, self.kwargs = client, api, args, kwargs
+
+    async def _resolved(self) -> Any:
+        await self.client._setup()
+        return self.client.call(self.api, *self.args, **self.kwargs)
+
+    def __await__(self) -> Any:
+        async def result() -> Any:
+            call = await self._resolved()
+            if not hasattr(call, "__await__"):
+                raise TypeError(f"API `{self.api}` streams: iterate it with `async for`")
+            return await call
+
+        return result().__await__()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        async def items() -> AsyncIterator[Any]:
+            call = await self._resolved()
+            if not hasattr(call, "__aiter__"):
+                raise TypeError(f"API `{self.api}` does not stream: `await` it")
+            async for item in call:
+                yield item
+
+        return items()
+
+
+class URLDependency:
+    """``bento.depends(url=..., on=Service)``: a separately deployed service reached over HTTP/JSON.
+
+    Attributes are the remote APIs. With the service class given, each follows its API's calling
+    convention and JSON results are validated back into the declared types (arrays come back as arrays);
+    without it, calls block. ``.to_async`` / ``.to_sync`` pick a convention explicitly. The clients are
+    created on first use, so the remote service may start after this one.
+    """
+
+    def __init__(self, url: str, service: Any = None) -> None:
+        self.url = url
+        self.service = service
+        self._sync: SyncHTTPClient | None = None
+        self._async: AsyncHTTPClient | None = None
+
+    @property
+    def to_sync(self) -> _TypedView:
+        if self._sync is None:
+            self._sync = SyncHTTPClient(self.url)
+        return _TypedView(self._sync, self.service, is_async=False)
+
+    @property
+    def to_async(self) -> _TypedView:
+        if self._async is None:
+            self._async = AsyncHTTPClient(self.url)
+        return _TypedView(self._async, self.service, is_async=True)
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        api = self.service.apis.get(name) if self.service is not None else None
+        view = self.to_async if api is not None and api.is_async else self.to_sync
+        return getattr(view, name)
+
+    def __repr__(self) -> str:
+        return f"<dependency on {self.url}>"
+
+
+class _TypedView:
+    def __init__(self, client: Any, service: Any, is_async: bool) -> None:
+        self._client = client
+        self._service = service
+        self._is_async = is_async
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        api = self._service.apis.get(name) if self._service is not None else None
+        if api is None or api.signature.output_kind != "json":
+            return method
+        adapter = api.signature.output_adapter
+        if not self._is_async:
+            return lambda *args, **kwargs: adapter.validate_python(method(*args, **kwargs))
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return adapter.validate_python(await method(*args, **kwargs))
+
+        return call
