@@ -17,11 +17,12 @@ builds to the same tag and any change to a file, a requirement or a model's cont
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from bento.builder import describe, dockerfile, images, lock, ownwheel, vendor
 from bento.builder.files import select_files
@@ -77,6 +78,28 @@ def _check_sources_selected(services: list[Any], project_dir: Path, selected: di
             )
 
 
+@contextlib.contextmanager
+def _arguments(arguments: dict[str, str] | None) -> Iterator[None]:
+    """``bentoml.use_arguments()`` in the service sees the build's ``--arg`` values while it is imported."""
+    import json
+    import os
+
+    from bento.core.server_info import ARGUMENTS_ENV
+
+    if not arguments:
+        yield
+        return
+    saved = os.environ.get(ARGUMENTS_ENV)
+    os.environ[ARGUMENTS_ENV] = json.dumps({**json.loads(saved or "{}"), **arguments})
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(ARGUMENTS_ENV, None)
+        else:
+            os.environ[ARGUMENTS_ENV] = saved
+
+
 def snake_case(name: str) -> str:
     """A bento's default name from its service name, by BentoML's rule: ``IrisClassifier`` →
     ``iris_classifier``, ``LLMService`` → ``llm_service``, ``iris_classifier`` unchanged."""
@@ -109,6 +132,7 @@ def build_bento(
     vendor_wheels: bool | None = None,
     openapi: Callable[[Any], dict[str, Any]] | None = None,
     progress: Progress = _noop,
+    arguments: dict[str, str] | None = None,
 ) -> BuildResult:
     """Build the project in ``project_dir`` into the store and return the new (or existing) bento."""
     import yaml
@@ -128,7 +152,7 @@ def build_bento(
                  "(bento.models) or in `exclude`" for rel, size in selection.large]
 
     progress(f"importing {config.service}")
-    with describe.isolated_import(project):
+    with describe.isolated_import(project), _arguments(arguments):
         entry, services = describe.load_services(config.service, project)
         _check_sources_selected(services, project, selection.files)
         described = [describe.describe_service(s) for s in services]
@@ -166,6 +190,8 @@ def build_bento(
         "python_version": python_version,
         "build": normalized,
     }
+    if arguments:  # `--arg`: served again with the bento (bentoml.use_arguments), part of its version
+        extra["arguments"] = dict(sorted(arguments.items()))
     from bento.store import open_store
 
     store = open_store()

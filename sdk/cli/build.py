@@ -32,8 +32,10 @@ def _parse_labels(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--vendor/--no-vendor", "vendor", default=None,
               help="Bundle the locked wheels so the image builds without network (python.vendor).")
 @output_option("the built bento")
+@click.option("--arg", "arguments", multiple=True, metavar="KEY=VALUE",
+              help="A template argument for bentoml.use_arguments(), recorded in the bento (repeatable).")
 def build(project_dir: str, bentofile: str | None, name: str | None, version: str | None,
-          labels: tuple[str, ...], vendor: bool | None, output: str) -> None:
+          labels: tuple[str, ...], vendor: bool | None, output: str, arguments: tuple[str, ...]) -> None:
     """Build a bento from the project in PROJECT_DIR (default: the current directory).
 
     The project needs a bentofile.yaml naming its service, e.g.
@@ -49,6 +51,7 @@ def build(project_dir: str, bentofile: str | None, name: str | None, version: st
     image with `bento containerize NAME:latest`.
     """
     from bento.builder.build import build_bento
+    from bento.core.server_info import parse_arguments
 
     openapi: Any = None
     try:
@@ -73,6 +76,7 @@ def build(project_dir: str, bentofile: str | None, name: str | None, version: st
         vendor_wheels=vendor,
         openapi=openapi,
         progress=progress,
+        arguments=parse_arguments(arguments),
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

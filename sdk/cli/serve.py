@@ -41,6 +41,7 @@ class Target:
     envs: dict[str, str] = field(default_factory=dict)  # a bento's build-time `envs`, defaults for the server
     maybe_tag: str | None = None  # looked up in the store without success; named in the error if import fails
     record: Any = None  # a bento's recorded models (bento.store.pins.ModelRecord): served instead of the store's
+    arguments: dict[str, str] = field(default_factory=dict)  # a bento's build-time `--arg` values (defaults)
 
 
 def _bento_target(directory: Path) -> Target:
@@ -53,7 +54,10 @@ def _bento_target(directory: Path) -> Target:
     from bento.store.pins import ModelRecord
 
     record = ModelRecord.from_manifest(manifest.data, manifest.where)
-    return Target(manifest.service, directory / "src", chdir=True, envs=manifest.envs, record=record)
+    recorded = manifest.data.get("arguments")
+    arguments: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    return Target(manifest.service, directory / "src", chdir=True, envs=manifest.envs, record=record,
+                  arguments={str(k): str(v) for k, v in arguments.items()})
 
 
 def _from_directory(directory: Path) -> Target:
@@ -118,16 +122,17 @@ def _parse_workers(value: str | None) -> int | None:
     raise click.BadParameter(f"{value!r} is not a positive integer or `cpu_count`", param_hint="--workers")
 
 
-def _set_environment(arguments: tuple[str, ...], env_vars: tuple[str, ...]) -> None:
-    """``--arg`` into BENTO_ARGUMENTS (read by bentoml.use_arguments in every process) and ``--env`` into
-    the environment; both survive the fork of the workers and a --reload re-execution."""
+def _set_environment(recorded: dict[str, str], arguments: tuple[str, ...], env_vars: tuple[str, ...]) -> None:
+    """``--arg`` (over a bento's recorded arguments) into BENTO_ARGUMENTS, read by bentoml.use_arguments in
+    every process, and ``--env`` into the environment; both survive the fork of the workers and a --reload
+    re-execution."""
     import json
 
     from bento.core.server_info import ARGUMENTS_ENV, parse_arguments
 
-    if arguments:
+    if arguments or recorded:
         current = json.loads(os.environ.get(ARGUMENTS_ENV) or "{}")
-        os.environ[ARGUMENTS_ENV] = json.dumps({**current, **parse_arguments(arguments)})
+        os.environ[ARGUMENTS_ENV] = json.dumps({**recorded, **current, **parse_arguments(arguments)})
     for item in env_vars:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -184,7 +189,7 @@ def serve(target: str | None, port: int | None, host: str | None, workers: str |
     os.environ[SERVING_ENV] = "1"  # `with bento.importing():` imports must work now
     cwd = (working_dir or Path.cwd()).resolve()
     resolved = resolve_target(target, cwd)
-    _set_environment(arguments, env_vars)
+    _set_environment(resolved.arguments, arguments, env_vars)
     options = supervisor.ServeOptions(
         host=host,
         port=port,

@@ -47,7 +47,8 @@ def test_bentoml_serve_with_the_flags_of_the_wild(user_venv: Path, project: Path
         about = httpx.post(url + "/about", json={}).json()
         model = about.pop("model")
         assert model.startswith("iris_sklearn:") and about.pop("tag") == model
-        assert about == {"worker_index": 1, "service_name": "IrisClassifier", "is_current": True, "greeting": "hi",
+        assert about == {"worker_index": 1, "service_name": "IrisClassifier", "bento_name": None, "is_current": True,
+                         "greeting": "hi",
                          "top_k": 3, "mode": "demo", "extra": "on"}
         assert "bento_request_duration_seconds_bucket{le=\"0.01\"" in httpx.get(url + "/metrics").text
     log = server.output()
@@ -56,12 +57,12 @@ def test_bentoml_serve_with_the_flags_of_the_wild(user_venv: Path, project: Path
 
 
 @pytest.mark.slow
-def test_bentoml_build_names_the_bento_in_snake_case_and_serve_http_serves_it(user_venv: Path, project: Path,
+def test_bentoml_build_names_the_bento_in_snake_case_records_args_and_serve_http_serves_it(user_venv: Path, project: Path,
                                                                                tmp_path: Path) -> None:
     # Built with the checkout's interpreter: a bento embeds Bento's wheel, which only a checkout can build
     # (a wheel-installed Bento would be locked as `bento==<version>` from the package index).
-    built = subprocess.run([sys.executable, "-m", "bentoml", "build", "-o", "tag"], cwd=project, capture_output=True,
-                           text=True, timeout=600)
+    built = subprocess.run([sys.executable, "-m", "bentoml", "build", "-o", "tag", "--arg", "greeting=built"],
+                           cwd=project, capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     tag = built.stdout.strip().splitlines()[-1]
     assert tag.startswith("iris_classifier:")
@@ -69,6 +70,9 @@ def test_bentoml_build_names_the_bento_in_snake_case_and_serve_http_serves_it(us
             as server:
         assert httpx.post(server.url + "/name_of", json={"features": VIRGINICA}).text == "virginica"
         assert httpx.get(server.url + "/metadata").json()["bento"] == tag
+        about = httpx.post(server.url + "/about", json={}).json()
+        assert about["greeting"] == "built" and about["top_k"] == 1  # the build's --arg travels with the bento
+        assert about["bento_name"] == "iris_classifier"  # bentoml.server_context knows the bento it serves
     info = run_in(user_venv, "bentoml", "env", "-o", "json", cwd=tmp_path)
     assert info.returncode == 0 and json.loads(info.stdout)["bentoml"] == "alias of bento", info.stderr
 

@@ -53,6 +53,7 @@ class IrisClassifier:
         return {
             "worker_index": ctx.worker_index,
             "service_name": ctx.service_name,
+            "bento_name": ctx.bento_name,
             "is_current": bentoml.get_current_service() is self,
             "greeting": args.greeting,
             "top_k": args.top_k,
