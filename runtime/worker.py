@@ -122,8 +122,10 @@ def _serve(spec: WorkerSpec, state: ServingState) -> int:
         timeout_graceful_shutdown=spec.timeout_graceful_shutdown,  # type: ignore[arg-type]
         server_header=False,
         proxy_headers=False,
-        **({"ssl_certfile": spec.tls[0], "ssl_keyfile": spec.tls[1], "ssl_keyfile_password": spec.tls[2]}
-           if spec.tls else {}),
+        # TLS of the public port (`--ssl-certfile/--ssl-keyfile` or the `ssl` config); None: plain HTTP
+        ssl_certfile=spec.tls[0] if spec.tls else None,
+        ssl_keyfile=spec.tls[1] if spec.tls else None,
+        ssl_keyfile_password=spec.tls[2] if spec.tls else None,
     )
     logging.getLogger().setLevel(config.logging.level.upper())  # the service's `logging.level`, this worker
     if config.logging.level != "debug":  # uvicorn's start/stop chatter repeats what the supervisor logs
