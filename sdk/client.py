@@ -348,9 +348,8 @@ class AsyncHTTPClient(_Client):
         if name.startswith("__") or name == "endpoints":
             raise AttributeError(name)
         if "endpoints" not in self.__dict__:  # schema not read yet: resolve the API when awaited / iterated
-            return lambda *args, **kwargs: _Deferred(self, name, args, kwargs)
-        endpoint = self._endpoint(name)
-        return lambda *args, **kwargs: self.call(endpoint.name, *args, **kwargs)
+            return _DeferredMethod(self, name)
+        return super().__getattr__(name)
 
     def call(self, api: str, *args: Any, **kwargs: Any) -> Any:
         """A coroutine for the API's result, or an async iterator for a streaming API."""
@@ -404,6 +403,20 @@ class AsyncHTTPClient(_Client):
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
+
+
+class _DeferredMethod:
+    """``client.<name>`` before the async client read the schema: a call, or ``.submit()`` of a task."""
+
+    def __init__(self, client: AsyncHTTPClient, name: str) -> None:
+        self.client, self.name = client, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Deferred:
+        return _Deferred(self.client, self.name, args, kwargs)
+
+    async def submit(self, *args: Any, **kwargs: Any) -> Any:
+        await self.client._setup()
+        return await getattr(self.client, self.name).submit(*args, **kwargs)
 
 
 class _Deferred:
