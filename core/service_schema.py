@@ -67,7 +67,7 @@ def _output(sig: Signature) -> dict[str, Any]:
 def _route(api: APIMethod) -> dict[str, Any]:
     doc = inspect.getdoc(api.func)
     return {"name": api.name, "route": api.route, "doc": doc,
-            "input": _input(api.signature), "output": _output(api.signature), "is_task": False}
+            "input": _input(api.signature), "output": _output(api.signature), "is_task": bool(api.is_task)}
 
 
 def service_schema(service: Service[Any]) -> dict[str, Any]:

@@ -53,6 +53,8 @@ _BENTOML_NAMES: dict[str, str] = {
     "use_arguments": "bento.core.server_info",
 }
 
+_BENTOML_MODULES = frozenset([*_FRAMEWORKS, "exceptions"])
+
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
@@ -72,7 +74,7 @@ def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name) or _BENTOML_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'bento' has no attribute {name!r}")
-    if module_name.rpartition(".")[2] == name:  # a module of its own: bento.frameworks.sklearn, bento.exceptions
+    if name in _BENTOML_MODULES:  # a module of its own: bento.frameworks.sklearn, bento.exceptions
         value: Any = importlib.import_module(module_name)
     elif module_name == "bento":
         value = importlib.import_module(f"bento.{name}")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from compat_utils import run_in
+from compat_utils import run_in, user_venv  # noqa: F401 (a fixture)
 
 FAKE_BENTOML = '''
 REAL = "the real BentoML"

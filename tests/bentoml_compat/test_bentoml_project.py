@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from compat_utils import run_in
+from compat_utils import run_in, user_venv  # noqa: F401 (a fixture)
 from utils import serve  # tests/utils.py
 
 PROJECT = Path(__file__).resolve().parent / "project"

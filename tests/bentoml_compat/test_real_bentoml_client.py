@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import compat_utils
 from utils import serve  # tests/utils.py
 
 HERE = Path(__file__).resolve().parent / "clients"
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent / "clients"
 @pytest.fixture(scope="session")
 def real_bentoml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A virtualenv with the real BentoML 1.4 (about 5 s from a warm uv cache, a minute or two cold)."""
-    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    uv = compat_utils.uv()
     venv = tmp_path_factory.mktemp("real-bentoml") / "venv"
     subprocess.run([uv, "venv", "-q", str(venv), "--python", f"{sys.version_info[0]}.{sys.version_info[1]}"],
                    check=True, timeout=120)
