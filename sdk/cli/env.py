@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from importlib import metadata
@@ -10,7 +9,9 @@ from typing import Any
 
 import click
 
-PACKAGES = ("bento", "pydantic", "starlette", "uvicorn", "numpy", "scikit-learn", "torch", "transformers")
+from bento.cli.output import emit, output_option
+
+PACKAGES = ("bento-serve", "pydantic", "starlette", "uvicorn", "numpy", "scikit-learn", "torch", "transformers")
 
 
 def _version(name: str) -> str | None:
@@ -35,16 +36,17 @@ def describe() -> dict[str, Any]:
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@output_option("the environment")
 def env(output: str) -> None:
     """Show the environment: Python, platform, the store, what `import bentoml` gives, package versions."""
     info = describe()
-    if output == "json":
-        click.echo(json.dumps(info, indent=2))
-        return
-    for key, value in info.items():
-        if key == "packages":
-            for name, version in value.items():
-                click.echo(f"{name}: {version}")
-        else:
-            click.echo(f"{key}: {value}")
+
+    def text() -> None:
+        for key, value in info.items():
+            if key == "packages":
+                for name, version in value.items():
+                    click.echo(f"{name}: {version}")
+            else:
+                click.echo(f"{key}: {value}")
+
+    emit(info, output, text, tag_key="python")  # `-o tag`: just the Python version

@@ -20,7 +20,7 @@ args = bentoml.use_arguments(Arguments)
 
 
 @bentoml.service(
-    resources={"cpu": "1", "memory": 2, "gpu": 0},
+    resources={"cpu": "1", "memory": "2Gi", "gpu": 0},
     traffic={"timeout": 10, "concurrency": 4},
     backlog=512,
     envs=[{"name": "IRIS_MODE", "value": "demo", "stage": "runtime"}],
