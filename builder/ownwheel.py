@@ -220,8 +220,8 @@ def wheel_from_installed(dist: metadata.Distribution) -> OwnWheel:
             inner = "/".join(parts[1:])
             if inner not in _WHEEL_METADATA and not inner.startswith(_LICENSE_PREFIXES):
                 continue
-        elif top != PACKAGE:
-            continue
+        elif top != PACKAGE and not (len(parts) == 1 and top.endswith(".pth")):
+            continue  # the package, plus the startup hook at the top of site-packages (bento-bentoml.pth)
         path = Path(str(dist.locate_file(item)))
         try:
             data = path.read_bytes()

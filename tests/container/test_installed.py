@@ -94,6 +94,7 @@ def test_an_edited_install_is_refused(installed: Installed, tmp_path: Path) -> N
             "copy = pathlib.Path(sys.argv[1])\n"
             "shutil.copytree(site / 'bento', copy / 'bento')\n"
             "shutil.copytree(site / dist._path.name, copy / dist._path.name)\n"
+            "shutil.copy(site / 'bento-bentoml.pth', copy / 'bento-bentoml.pth')\n"
             "(copy / 'bento' / 'core' / 'errors.py').write_text('# edited\\n', encoding='utf-8')\n"
             "try:\n"
             "    ownwheel.wheel_from_installed(md.PathDistribution(copy / dist._path.name))\n"
