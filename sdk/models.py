@@ -23,7 +23,9 @@ from bento.core.errors import InvalidArgument
 from bento.store.manifest import Progress
 from bento.stored import StoredItem
 
-__all__ = ["Model", "create", "delete", "export_model", "get", "import_model", "list", "pull", "push", "save_model"]
+from bento.model_sources import BentoModel, HuggingFaceModel  # noqa: E402  (class-attribute references)
+
+__all__ = ["BentoModel", "HuggingFaceModel", "Model", "create", "delete", "export_model", "get", "import_model", "list", "pull", "push", "save_model"]
 
 PICKLE_FILE = "saved_model.pkl"
 
