@@ -111,6 +111,9 @@ class Decoder:
         self.list_params = {p.name for p in signature.params if _is_list(p.annotation)}
         self.text_params = {p.name for p in signature.params if _base(p.annotation) is str}
         self.root = signature.params[0].name if signature.root_input else None
+        # An API whose one parameter is one file also takes that file as the raw body (any content type).
+        only = signature.params[0].name if len(signature.params) == 1 else None
+        self.body_file = only if only in self.file_params and only not in self.list_params else None
 
     def decode_json(self, body: bytes) -> dict[str, Any]:
         """Strict JSON types, as the OpenAPI document declares them: ``false`` is no number, ``0`` no bool."""
@@ -175,6 +178,8 @@ class Decoder:
             from bento.runtime import npy
 
             return npy.decode(self, body)
+        if self.body_file is not None and media not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            return self.decode_data({self.body_file: self._body_as_file(self.body_file, media, body, temp_dir)})
         if not self.multipart:  # a form would let any web page call this API cross-origin
             raise UnsupportedMediaType(f"content type {media!r} is not accepted: this API takes JSON fields; "
                                        "send application/json")
@@ -195,18 +200,24 @@ class Decoder:
         if name in self.bytes_params:
             return self.decode_data({name: body})
         if name in self.file_params:
-            folder = os.path.join(temp_dir(), "0")
-            os.makedirs(folder, exist_ok=True)
-            path = UploadedPath(folder, "body" + (mimetypes.guess_extension(media) or ""))
-            path.write_bytes(body)
-            path.content_type = media or "application/octet-stream"
-            return self.decode_data({name: path})
+            return self.decode_data({name: self._body_as_file(name, media, body, temp_dir)})
         if name in self.text_params or media.startswith("text/"):
             try:
                 return self.decode_data({name: body.decode("utf-8")})
             except UnicodeDecodeError:
                 raise RequestInvalid("the request body is not UTF-8 text", []) from None
         return self.decode_json(body)
+
+    def _body_as_file(self, name: str, media: str, body: bytes, temp_dir: Any) -> Any:
+        """The raw request body saved as the upload of file parameter ``name`` (bytes stay bytes)."""
+        if name in self.bytes_params:
+            return body
+        folder = os.path.join(temp_dir(), "0")
+        os.makedirs(folder, exist_ok=True)
+        path = UploadedPath(folder, "body" + (mimetypes.guess_extension(media) or ""))
+        path.write_bytes(body)
+        path.content_type = media or "application/octet-stream"
+        return path
 
     async def _form(self, request: Any, temp_dir: Any) -> dict[str, Any]:
         from starlette.exceptions import HTTPException

@@ -105,6 +105,13 @@ def test_a_file_parameter_named_in_json_or_a_form_field_is_refused(server: Any) 
     r = httpx.post(url + "/echo", files={"doc": ("note.txt", b"uploaded bytes", "text/plain")})
     assert r.status_code == 200 and r.content == b"uploaded bytes"
     assert httpx.post(url + "/checksum", files={"data": ("d.bin", b"\x01\x02")}).json() == 3
+    # An API whose one parameter is a file also takes the raw body as that file (never a path it names).
+    raw = httpx.post(url + "/echo", content=b"raw body bytes", headers={"content-type": "application/pdf"})
+    assert raw.status_code == 200 and raw.content == b"raw body bytes"
+    named = httpx.post(url + "/echo", content=server.secret.encode(), headers={"content-type": "text/plain"})
+    assert named.status_code == 200 and named.content == server.secret.encode()  # the text itself, not the file
+    assert httpx.post(url + "/checksum", content=b"\x01\x02",
+                      headers={"content-type": "application/octet-stream"}).json() == 3
 
 
 def test_content_type_validators_check_every_upload(server: Any) -> None:
