@@ -53,6 +53,7 @@ class Runtime:
         self.on_startup_failure: Callable[[BaseException], None] | None = None
         self.endpoints: list[APIEndpoint] = []
         self.tasks: Any = None  # a TaskRunner when the service has @bento.task methods
+        self.after_init: list[Callable[[Any], None]] = []  # called with the instance once it exists
         self._init_task: asyncio.Task[None] | None = None
 
     async def _call_hook(self, hook: Any) -> None:
@@ -69,6 +70,8 @@ class Runtime:
             loop = asyncio.get_running_loop()
             self.instance = await loop.run_in_executor(self.pool, self.service.instantiate, self.resolver)
             set_current_service(self.instance)
+            for hook in self.after_init:
+                hook(self.instance)
             for hook in self.service.hooks["startup"]:
                 await self._call_hook(hook)
             for endpoint in self.endpoints:
@@ -170,6 +173,7 @@ class BentoApp:
             from bento.runtime.mounting import Mounts
 
             self.mounts = Mounts(service.mount_apps, self.metrics.wrap)
+            self.runtime.after_init.append(self.mounts.bind_methods)
         self.entry: ASGIApp = self.route
         self.recycler = recycler_for(self.route, service.config, {api.route for api in service.apis.values()})
         if self.recycler is not None:

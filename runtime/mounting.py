@@ -1,5 +1,9 @@
 """Serving the ASGI apps a service mounts: prefix routing and their lifespans.
 
+Routes of a mounted FastAPI/Starlette app may be methods of the service class (``@app.get("/hi")`` on
+``def hi(self)`` inside the class, as BentoML allows): once the service instance exists they are
+re-created with the bound method, so ``self`` is the instance and FastAPI sees no ``self`` parameter.
+
 A request whose path is not one of the service's own routes goes to the mounted app with the longest
 prefix that matches it. As starlette's ``Mount`` does, the path is left whole and ``root_path`` grows by
 the prefix, so FastAPI and Starlette apps route and build URLs correctly. Each mounted app's lifespan
@@ -10,6 +14,7 @@ created and stops after the service's shutdown hooks.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from typing import Any, Callable
 
@@ -33,6 +38,13 @@ class Mounts:
                 return handler
         return None
 
+    def bind_methods(self, instance: Any) -> None:
+        """Re-create the mounted apps' routes whose endpoints are methods of the service's class."""
+        for mount in self.mounts:
+            routes = getattr(getattr(mount.app, "router", None), "routes", None)
+            if isinstance(routes, list):
+                routes[:] = [_bound_route(route, instance) for route in routes]
+
     async def startup(self) -> None:
         for mount in self.mounts:
             lifespan = _Lifespan(mount.app)
@@ -42,6 +54,35 @@ class Mounts:
     async def shutdown(self) -> None:
         for lifespan in reversed(self.lifespans):
             await lifespan.stop()
+
+
+def _bound_route(route: Any, instance: Any) -> Any:
+    endpoint = getattr(route, "endpoint", None)
+    owner = type(instance)
+    if endpoint is None or inspect.ismethod(endpoint):
+        return route
+    params = list(inspect.signature(endpoint).parameters)
+    if not params or params[0] != "self" or getattr(owner, endpoint.__name__, None) is None \
+            or not endpoint.__qualname__.startswith(owner.__qualname__ + "."):
+        return route
+    bound = endpoint.__get__(instance, owner)
+    try:
+        from fastapi.routing import APIRoute
+    except ImportError:  # a Starlette app without FastAPI installed
+        APIRoute = None  # noqa: N806
+    if APIRoute is not None and isinstance(route, APIRoute):
+        return APIRoute(route.path, bound, methods=route.methods, name=route.name,
+                        response_model=route.response_model, status_code=route.status_code, tags=route.tags,
+                        summary=route.summary, description=route.description,
+                        response_description=route.response_description, responses=route.responses,
+                        deprecated=route.deprecated, include_in_schema=route.include_in_schema,
+                        response_class=route.response_class, dependencies=route.dependencies)
+    from starlette.routing import Route
+
+    if isinstance(route, Route):
+        return Route(route.path, bound, methods=list(route.methods or []), name=route.name,
+                     include_in_schema=route.include_in_schema)
+    return route
 
 
 class _Rooted:

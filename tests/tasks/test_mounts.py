@@ -41,6 +41,10 @@ class Greeter:
     def __init__(self) -> None:
         self.count = 0
 
+    @app.get("/count")
+    def count_route(self) -> dict:  # a FastAPI route that is a method of the service (as in BentoML)
+        return {"count": self.count}
+
     @bentoml.api
     def greet(self, name: str) -> str:
         self.count += 1
@@ -62,6 +66,8 @@ def test_fastapi_app_mounted_inside_a_service(tmp_path: Path) -> None:
         assert first.json()["greeting"] == "hi ada #1"  # the service instance, shared with the APIs
         assert httpx.post(f"{url}/greet", json={"name": "bob"}).text == "hi bob #2"
         assert httpx.get(f"{url}/v1/admin/who").json() == {"app": "admin"}  # longest prefix wins
+        assert httpx.get(f"{url}/v1/count").json() == {"count": 2}  # `self` is the service instance
+        assert "self" not in str(httpx.get(f"{url}/v1/openapi.json").json()["paths"]["/count"])
         # FastAPI sees its mount point: its own docs and schema work under the prefix.
         assert httpx.get(f"{url}/v1/openapi.json").json()["paths"].keys() >= {"/hello/{name}"}
         assert httpx.get(f"{url}/v1/docs").status_code == 200
