@@ -66,12 +66,13 @@ def _bound_route(route: Any, instance: Any) -> Any:
             or not endpoint.__qualname__.startswith(owner.__qualname__ + "."):
         return route
     bound = endpoint.__get__(instance, owner)
+    api_route: Any = None
     try:
-        from fastapi.routing import APIRoute
+        from fastapi.routing import APIRoute as api_route
     except ImportError:  # a Starlette app without FastAPI installed
-        APIRoute = None  # noqa: N806
-    if APIRoute is not None and isinstance(route, APIRoute):
-        return APIRoute(route.path, bound, methods=route.methods, name=route.name,
+        pass
+    if api_route is not None and isinstance(route, api_route):
+        return api_route(route.path, bound, methods=route.methods, name=route.name,
                         response_model=route.response_model, status_code=route.status_code, tags=route.tags,
                         summary=route.summary, description=route.description,
                         response_description=route.response_description, responses=route.responses,
