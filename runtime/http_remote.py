@@ -41,16 +41,6 @@ from bento.runtime.replicas import MAX_ROUNDS, RETRYABLE, Replicas, backoff, sho
 CONNECT_TIMEOUT = 2.0  # a replica that vanished from the overlay network may never answer a SYN
 
 
-def urls_from(environ: Mapping[str, str], services: typing.Iterable[Service[Any]]) -> dict[str, str]:
-    """``{service name: URL}`` for each of ``services`` whose URL variable is set (and not empty)."""
-    found = {}
-    for svc in services:
-        url = environ.get(url_env(svc.name), "").strip()
-        if url:
-            found[svc.name] = url
-    return found
-
-
 class URLResolver:
     """Makes ``bento.depends(Service)`` reach the services named in ``urls`` over HTTP; the others are
     left to ``fallback`` (the Unix-socket resolver, or None: in-process). Passed to

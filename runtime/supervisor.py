@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bento.core.errors import InvalidArgument, InvalidConfig
+from bento.core.deployment import urls_from
 from bento.core.gpus import assign as assign_gpus
-from bento.runtime import http_remote
 from bento.runtime import reload as reloading
 from bento.runtime import rundir
 from bento.runtime.placement import local_graph, select_service
@@ -216,7 +216,7 @@ class Supervisor:
         if opts.service is not None:
             entry = select_service(entry, opts.service)
         # Dependencies named by BENTO_DEPENDENCY_URL_<NAME> run elsewhere (another container): HTTP, no socket.
-        urls = {} if opts.development else http_remote.urls_from(os.environ, entry.graph()[1:])
+        urls = {} if opts.development else urls_from(os.environ, [s.name for s in entry.graph()[1:]])
         config = entry.config
         host = opts.host or config.http.host
         port = opts.port if opts.port is not None else config.http.port
