@@ -66,7 +66,9 @@ async def throughput(url: str, n: int, queued: bool, clients: int = 8) -> float:
         while todo:
             x = todo.pop()
             if queued:
-                ids.append((await client.post("/queued/submit", json={"x": x})).json()["task_id"])
+                response = await client.post("/queued/submit", json={"x": x})
+                assert response.status_code == 200, response.text
+                ids.append(response.json()["task_id"])
             else:
                 assert (await client.post("/direct", json={"x": x})).status_code == 200
 

@@ -14,14 +14,28 @@ Internal states are ``pending``, ``running``, ``success``, ``failure`` and ``can
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _serialized(method: F) -> F:
+    """One thread at a time on the connection: its transactions must not interleave."""
+    @functools.wraps(method)
+    def run(self: TaskDB, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 #: seconds without a heartbeat before a running task is taken back (``$BENTO_TASK_STALE_AFTER``)
 STALE_AFTER = float(os.environ.get("BENTO_TASK_STALE_AFTER", 10.0))
@@ -97,12 +111,14 @@ class TaskDB:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.result_ttl = result_ttl
         self.owner = uuid.uuid4().hex  # this process's claims
+        self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a task acknowledged to its client survives power loss, not only a crash.
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(_SCHEMA)
 
+    @_serialized
     def close(self) -> None:
         self._conn.close()
 
@@ -110,6 +126,7 @@ class TaskDB:
         cur = self._conn.execute(sql, args)
         return cur.rowcount
 
+    @_serialized
     def submit(self, api: str, headers: list[tuple[str, str]], body: bytes) -> TaskRow:
         now = time.time()
         task_id = uuid.uuid4().hex
@@ -117,14 +134,16 @@ class TaskDB:
                     "VALUES (?, ?, 'pending', ?, ?, ?)", (task_id, api, json.dumps(headers), body, now))
         return TaskRow(task_id, api, "pending", now, None)
 
+    @_serialized
     def get(self, task_id: str, api: str, *, with_result: bool = False) -> TaskRow | None:
         columns = "id, api, state, created_at, executed_at, finished_at"
         if with_result:
             columns += ", request_headers, request_body, response_status, response_headers, response_body"
-        row = self._conn.execute(f"SELECT {columns} FROM tasks WHERE id = ? AND api = ?",
-                                 (task_id, api)).fetchone()
-        if row is None:
+        rows = self._conn.execute(f"SELECT {columns} FROM tasks WHERE id = ? AND api = ?",
+                                  (task_id, api)).fetchall()
+        if not rows:
             return None
+        row = rows[0]
         task_id, api_name, state, created, executed, finished = row[:6]
         if not with_result:
             return TaskRow(task_id, api_name, state, created, executed, finished)
@@ -134,32 +153,35 @@ class TaskDB:
                        response_headers=[(k, v) for k, v in json.loads(row[9])] if row[9] else None,
                        response_body=row[10])
 
+    @_serialized
     def claim(self, apis: list[str]) -> TaskRow | None:
         """Take the oldest pending task of one of ``apis`` for this process, or None."""
         marks = ",".join("?" * len(apis))
         now = time.time()
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            row = self._conn.execute(
+            rows = self._conn.execute(
                 f"SELECT id FROM tasks WHERE state = 'pending' AND api IN ({marks}) "
-                f"ORDER BY created_at LIMIT 1", apis).fetchone()
-            if row is None:
+                f"ORDER BY created_at LIMIT 1", apis).fetchall()
+            if not rows:
                 self._conn.execute("COMMIT")
                 return None
+            task_id = rows[0][0]
             self._conn.execute(
                 "UPDATE tasks SET state = 'running', owner = ?, heartbeat = ?, attempts = attempts + 1, "
-                "executed_at = ? WHERE id = ?", (self.owner, now, now, row[0]))
+                "executed_at = ? WHERE id = ?", (self.owner, now, now, task_id))
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
-        claimed = self.get(row[0], self._api_of(row[0]), with_result=True)
+        claimed = self.get(task_id, self._api_of(task_id), with_result=True)
         assert claimed is not None
         return claimed
 
     def _api_of(self, task_id: str) -> str:
-        return str(self._conn.execute("SELECT api FROM tasks WHERE id = ?", (task_id,)).fetchone()[0])
+        return str(self._conn.execute("SELECT api FROM tasks WHERE id = ?", (task_id,)).fetchall()[0][0])
 
+    @_serialized
     def heartbeat(self, task_ids: list[str]) -> set[str]:
         """Refresh this process's running tasks; returns those whose cancellation was asked for."""
         if not task_ids:
@@ -171,6 +193,7 @@ class TaskDB:
                                   task_ids).fetchall()
         return {r[0] for r in rows}
 
+    @_serialized
     def finish(self, task_id: str, state: str, status: int, headers: list[tuple[str, str]], body: bytes) -> bool:
         """Store the outcome; False if the task is no longer this process's (taken back, cancelled)."""
         return self._write(
@@ -179,11 +202,13 @@ class TaskDB:
             "WHERE id = ? AND owner = ? AND state = 'running'",
             (state, time.time(), status, json.dumps(headers), body, task_id, self.owner)) == 1
 
+    @_serialized
     def release(self, task_id: str) -> None:
         """Put a claimed task back in the queue (the service could not take it now)."""
         self._write("UPDATE tasks SET state = 'pending', owner = NULL, attempts = attempts - 1 "
                     "WHERE id = ? AND owner = ? AND state = 'running'", (task_id, self.owner))
 
+    @_serialized
     def cancel(self, task_id: str, api: str) -> TaskRow | None:
         """Cancel a pending task at once; mark a running one (its worker stops it). None if unknown."""
         now = time.time()
@@ -193,6 +218,7 @@ class TaskDB:
                     (task_id, api))
         return self.get(task_id, api)
 
+    @_serialized
     def recover(self) -> int:
         """Take back running tasks whose worker stopped beating; fail those claimed too often."""
         stale = time.time() - STALE_AFTER
@@ -214,6 +240,7 @@ class TaskDB:
             raise
         return int(failed + requeued)
 
+    @_serialized
     def expire(self) -> int:
         """Delete results older than ``result_ttl``."""
         return self._write("DELETE FROM tasks WHERE state IN ('success', 'failure', 'cancelled') "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -195,3 +196,29 @@ def test_clients_submit_and_fetch_tasks(tmp_path: Path) -> None:
                 return await task.wait(timeout=20)
 
         assert asyncio.run(use_async())["y"] == 81
+
+
+def test_concurrent_submissions_while_workers_claim(tmp_path: Path) -> None:
+    """Many clients submit at once while both workers claim and finish: every submission is accepted
+    (a shared connection used by several threads, or a read left open, made some fail with 'database is
+    locked')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, env = _write(tmp_path)
+    with serve(["service.py:Jobs"], tmp_path, env=env) as server:
+        with httpx.Client(base_url=server.url) as client:
+            def submit(x: int) -> tuple[int, str]:
+                r = client.post("/square/submit", json={"x": x})
+                if r.status_code == 200:  # reads between the writes, as polling clients do
+                    status = client.get("/square/status", params={"task_id": r.json()["task_id"]})
+                    if status.status_code != 200:
+                        return status.status_code, status.text
+                return r.status_code, r.text
+
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(submit, range(240)))
+        assert [a for a in answers if a[0] != 200] == []
+        for x, (_, text) in enumerate(answers[-5:], start=235):
+            task_id = json.loads(text)["task_id"]
+            _wait(server.url, "square", task_id)
+            assert httpx.get(f"{server.url}/square/get", params={"task_id": task_id}).json()["y"] == x * x
