@@ -2,7 +2,8 @@
 
 The input of an API is a pydantic model with one field per parameter (the JSON body is an object of the
 named parameters). ``numpy.ndarray`` annotations get a schema that reads nested JSON lists and writes them
-back; upload parameters (``pathlib.Path``, ``bytes``) make the request multipart/form-data. The output
+back; framework types an IO kind knows (PIL images, DataFrames) get that kind's pydantic hooks; upload
+parameters (``pathlib.Path``, ``bytes``, images) make the request multipart/form-data. The output
 kind (:mod:`bento.core.kinds`: ``text``, ``file``, ``bytes``, ``stream``, ``json``...) decides the response.
 """
 
@@ -71,7 +72,11 @@ def normalize(annotation: Any) -> Any:
         base, *meta = typing.get_args(annotation)
         if _is_ndarray(base) or _is_ndarray(typing.get_origin(base)):
             return Annotated[(base, NDArray(), *meta)]  # type: ignore[return-value]
+        if (hook := kinds.param_hook(base)) is not None:  # images, DataFrames: see core/kinds
+            return Annotated[(base, hook, *meta)]  # type: ignore[return-value]
         return Annotated[(normalize(base), *meta)]  # type: ignore[return-value]
+    if isinstance(annotation, type) and (hook := kinds.param_hook(annotation)) is not None:
+        return Annotated[annotation, hook]
     if origin in (list, dict, tuple, typing.Union, collections.abc.Sequence, collections.abc.Mapping):
         args = tuple(normalize(a) for a in typing.get_args(annotation))
         if origin is typing.Union:

@@ -4,7 +4,7 @@ and ``AsyncHTTPClient`` from a real BentoML installation can call a Bento server
 One entry per API: ``name``, ``route``, ``doc``, ``input`` (a JSON schema whose ``properties`` are the
 parameters, file parameters typed ``"file"``, or a root input's own schema marked ``root_input``) and
 ``output`` (``{"type": "string"}`` for text, ``"format": "binary"`` for bytes, ``"type": "file"`` for
-files, ``is_stream`` for generators, otherwise the JSON schema of the result).
+files (``"pil": true`` for images), ``is_stream`` for generators, otherwise the JSON schema of the result).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ def _output(sig: Signature) -> dict[str, Any]:
         return {"type": "string", "format": "binary", **media}
     if kind == "file":
         return {**FILE, **media}
+    if kind == "image":  # BentoML's clients open such a file answer as a PIL image
+        return {"type": "file", "format": "image", "pil": True, **media}
     if kind == "stream":
         base, _ = strip_annotated(sig.output_annotation)
         args = typing.get_args(base)

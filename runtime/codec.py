@@ -1,8 +1,10 @@
 """Requests to keyword arguments and results to responses, in plain ASGI.
 
 Decoding: a JSON object of the named parameters (validated by the API's input model straight from the
-bytes), ``multipart/form-data`` for APIs with ``Path``/``bytes`` parameters (uploads are saved into the
-request's temporary directory), and, on the internal socket only, ``application/vnd.bento.pickle``.
+bytes), ``multipart/form-data`` for APIs with ``Path``/``bytes``/image parameters (uploads are saved into
+the request's temporary directory), a whole body an IO kind reads for an API's single parameter
+(``image/*`` for an image, ``text/csv`` for a DataFrame), and, on the internal socket only,
+``application/vnd.bento.pickle``.
 Encoding: ``str`` → ``text/plain``, ``bytes`` → ``application/octet-stream``, ``Path`` → the file with its
 content type, anything else JSON through the API's output adapter. Streams live in ``runtime/streaming``.
 """
@@ -18,6 +20,7 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
+from bento.core import kinds
 from bento.core.errors import BentoError, InvalidArgument
 from bento.core.schema import Signature, strip_annotated
 
@@ -114,6 +117,12 @@ class Decoder:
         # An API whose one parameter is one file also takes that file as the raw body (any content type).
         only = signature.params[0].name if len(signature.params) == 1 else None
         self.body_file = only if only in self.file_params and only not in self.list_params else None
+        # The one parameter without a default, by its type: an IO kind may read a whole body of its media
+        # types as that parameter (an image/png body as an image, text/csv as a DataFrame); the others
+        # keep their defaults.
+        required = [p for p in signature.params if _required(p.default)]
+        self.single = (required[0].name, _base(required[0].annotation)) if len(required) == 1 else None
+        self.hooked = {p.name for p in signature.params if kinds.param_hook(_item_type(p.annotation)) is not None}
 
     def decode_json(self, body: bytes) -> dict[str, Any]:
         """Strict JSON types, as the OpenAPI document declares them: ``false`` is no number, ``0`` no bool."""
@@ -153,7 +162,9 @@ class Decoder:
         for key in self.file_params & data.keys():
             values = data[key] if isinstance(data[key], (list, tuple)) else [data[key]]
             want = bytes if key in self.bytes_params else Path
-            if any(v is not None and not isinstance(v, want) for v in values):
+            if key in self.hooked:  # an image object is passed as itself; only a name is refused
+                want = object
+            if any(v is not None and (isinstance(v, str) or not isinstance(v, want)) for v in values):
                 named.add(key)
         if named:
             raise FileNotUploaded(named, "a string naming a file")
@@ -163,6 +174,13 @@ class Decoder:
         media = content_type.split(";", 1)[0].strip().lower()
         if media == "application/json" or media.endswith("+json") or not (media or body):
             return self.decode_json(body)
+        if self.single is not None and (kind := kinds.body_kind(self.single[1], media)) is not None:
+            name = self.single[0]
+            try:
+                value = kind.read_body(media, body)
+            except ValueError as exc:
+                raise RequestInvalid(f"{name}: {exc}", [{"field": name, "message": str(exc)}]) from None
+            return self.decode_data({name: value})
         if self.root is not None and media != PICKLE_TYPE:
             return await self._root_body(media, body, request, temp_dir)
         if media == PICKLE_TYPE:
@@ -278,6 +296,22 @@ async def _save(upload: Any, directory: str, index: int) -> UploadedPath:
 
 def _base(annotation: Any) -> Any:
     base, _ = strip_annotated(annotation)
+    return base
+
+
+def _required(default: Any) -> bool:
+    from pydantic.fields import FieldInfo
+
+    return default is ... or (isinstance(default, FieldInfo) and default.is_required())
+
+
+def _item_type(annotation: Any) -> Any:
+    """The type of a parameter, or of its items for a list parameter."""
+    import typing
+
+    base = _base(annotation)
+    if typing.get_origin(base) in (list, tuple, set) and typing.get_args(base):
+        return _base(typing.get_args(base)[0])
     return base
 
 

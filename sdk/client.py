@@ -9,7 +9,8 @@ A client reads the server's ``/docs.json`` once and then has one method per API,
             ...
 
 Results come back by the API's output kind: JSON values, ``str`` for text, ``bytes``, a ``Path`` to a
-downloaded file, or an iterator for streams. An error answer raises :class:`~bento.errors.RemoteError`
+downloaded file, a PIL image or a pandas DataFrame (where those libraries are installed here; else bytes or
+the JSON value), or an iterator for streams. PIL images and DataFrames are accepted as arguments. An error answer raises :class:`~bento.errors.RemoteError`
 with the server's message and status. Only httpx is needed. The async client has the same methods as
 coroutines (streams as async iterators). Inside a running API the remaining request time bounds each call.
 """
@@ -28,6 +29,8 @@ from typing import Any, AsyncIterator, Callable, Iterator
 import httpx
 
 from bento.core import kinds, wire
+from bento.core.kinds.frame import is_frame, to_jsonable
+from bento.core.kinds.image import encode_image, is_image
 from bento.errors import InvalidArgument, NotFound, ServiceUnavailable
 
 DEFAULT_TIMEOUT = 60.0
@@ -110,6 +113,9 @@ class Endpoint:
             return {"content": value.encode(), "headers": {**headers, "content-type": "text/plain; charset=utf-8"}}, []
         if isinstance(value, (bytes, bytearray)):
             return {"content": bytes(value), "headers": {**headers, "content-type": "application/octet-stream"}}, []
+        if is_image(value):
+            media, body = encode_image(value, None)
+            return {"content": body, "headers": {**headers, "content-type": media}}, []
         if isinstance(value, (str, Path)):
             path = Path(value)
             media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -131,6 +137,8 @@ def _guess_kind(content: dict[str, Any]) -> str:
 def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):  # numpy arrays and scalars
         return value.tolist()
+    if is_frame(value):  # a pandas DataFrame: records, the orientation BentoML reads by default
+        return to_jsonable(value, "records")
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "model_dump"):  # pydantic models
@@ -145,6 +153,9 @@ def _jsonable(value: Any) -> Any:
 def _upload(item: Any, opened: list[Any]) -> Any:
     if isinstance(item, (bytes, bytearray)):
         return ("upload", bytes(item), "application/octet-stream")
+    if is_image(item):  # a PIL image: sent in its own format (PNG for one made in memory)
+        media, body = encode_image(item, None)
+        return ("image." + media.rsplit("/", 1)[-1], body, media)
     path = Path(item)
     handle = open(path, "rb")
     opened.append(handle)

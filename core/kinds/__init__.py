@@ -23,19 +23,23 @@ result that is neither one body, a file nor a stream of items) is the only thing
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from bento.core.errors import InvalidConfig
 from bento.core.kinds.base import IOKind, Transport
 from bento.core.kinds.rows import Rows
 from bento.core.kinds.plain import BytesKind, FileKind, JSONKind, TextKind
+from bento.core.kinds.frame import FrameKind
+from bento.core.kinds.image import ImageKind
 from bento.core.kinds.stream import StreamKind
 
 __all__ = ["IOKind", "Rows", "Transport", "detect", "get", "find", "register", "unregister", "is_upload", "names",
-           "row_strategies"]
+           "row_strategies", "param_hook", "body_kind"]
 
 #: The built-in kinds, in the order a return annotation is tried against them (JSON last: it takes all).
-BUILTIN: tuple[IOKind, ...] = (StreamKind(), TextKind(), FileKind(), BytesKind(), JSONKind())
+BUILTIN: tuple[IOKind, ...] = (StreamKind(), TextKind(), FileKind(), BytesKind(), ImageKind(), FrameKind(),
+                                JSONKind())
 
 _KINDS: list[IOKind] = list(BUILTIN)
 _ROWS: list[Rows] | None = None  # row_strategies(), rebuilt after a change
@@ -86,6 +90,21 @@ def detect(base: Any, is_generator: bool) -> IOKind:
 def is_upload(base: Any) -> bool:
     """Whether a parameter of this (stripped, list-unwrapped) type is sent as a multipart file."""
     return any(k.upload and k.matches_param(base) for k in _KINDS)
+
+
+def param_hook(base: Any) -> Any:
+    """The pydantic marker of the first kind that has one for parameter/result type ``base`` (or None)."""
+    return next((hook for k in _KINDS if (hook := k.param_hook(base)) is not None), None)
+
+
+def body_kind(base: Any, media: str) -> IOKind | None:
+    """The kind that reads a whole request body of type ``media`` as a parameter of type ``base``."""
+    media = media.lower()
+    for kind in _KINDS:
+        if kind.body_media and kind.param_hook(base) is not None and any(
+                fnmatch.fnmatch(media, pattern) for pattern in kind.body_media):
+            return kind
+    return None
 
 
 def row_strategies() -> list[Rows]:

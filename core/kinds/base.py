@@ -40,6 +40,9 @@ class IOKind:
     batchable: ClassVar[bool] = True
     #: The values with rows this kind carries, for batching (see :mod:`bento.core.kinds.rows`).
     rows: ClassVar[tuple[Rows, ...]] = ()
+    #: Media types (``fnmatch`` patterns) of a whole request body that an API whose single parameter is of
+    #: this kind accepts as that parameter (``image/*`` for an image, ``text/csv`` for a table).
+    body_media: ClassVar[tuple[str, ...]] = ()
 
     # ---- recognising the kind in a signature -----------------------------------------------------
     def matches(self, base: Any, is_generator: bool) -> bool:
@@ -49,6 +52,16 @@ class IOKind:
     def matches_param(self, base: Any) -> bool:
         """Whether a parameter annotation (stripped, and unwrapped from ``list[...]``) is of this kind."""
         return False
+
+    def param_hook(self, base: Any) -> Any:
+        """An ``Annotated`` marker with pydantic hooks that reads (and dumps) values of type ``base``, for
+        framework types pydantic does not know; None when ``base`` is not of this kind."""
+        return None
+
+    def read_body(self, media: str, body: bytes) -> Any:
+        """The parameter value of a whole request body of a :attr:`body_media` type (``param_hook`` then
+        validates it)."""
+        return body
 
     def output_type(self, annotation: Any, base: Any) -> Any:
         """The annotation the output adapter is built from (a stream's item type, say)."""

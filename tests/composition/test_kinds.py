@@ -119,7 +119,7 @@ def test_names_must_be_new_and_builtins_stay() -> None:
     with pytest.raises(InvalidConfig, match="has no name"):
         kinds.register(IOKind())
     kinds.unregister("json")
-    assert kinds.names() == ["stream", "text", "file", "bytes", "json"]
+    assert kinds.names() == ["stream", "text", "file", "bytes", "image", "dataframe", "json"]
 
 
 def test_upload_parameters_come_from_the_kinds() -> None:
