@@ -161,7 +161,7 @@ class Decoder:
         named = set()
         for key in self.file_params & data.keys():
             values = data[key] if isinstance(data[key], (list, tuple)) else [data[key]]
-            want = bytes if key in self.bytes_params else Path
+            want: type[Any] = bytes if key in self.bytes_params else Path
             if key in self.hooked:  # an image object is passed as itself; only a name is refused
                 want = object
             if any(v is not None and (isinstance(v, str) or not isinstance(v, want)) for v in values):
