@@ -77,6 +77,9 @@ def test_images_that_are_not_or_of_the_wrong_type_are_400s_naming_the_field(url:
     assert httpx.post(url + "/only_png", files={"image": ("a.png", PNG, "image/png")}).json() == 10
     named = httpx.post(url + "/resize", data={"image": "/etc/passwd"})  # a path is no upload
     assert named.status_code == 400
+    bomb = _encoded(Image.new("1", (13500, 13500)), "PNG")  # 22 kB that would decode to 182 M pixels
+    huge = httpx.post(url + "/info", content=bomb, headers={"content-type": "image/png"})
+    assert huge.status_code == 400 and "image too large" in huge.json()["message"]
 
 
 def test_a_dataframe_comes_in_as_records_columns_or_csv_and_goes_out_as_records(url: str) -> None:
@@ -103,8 +106,23 @@ def test_dataframe_schema_checks_columns_and_sets_the_orientation(url: str) -> N
     for bad in ("nope", [1, 2], {"a": [1, 2], "b": [3]}):
         answer = httpx.post(url + "/by_column", json={"frame": bad})
         assert answer.status_code == 400 and answer.json()["detail"][0]["field"] == "frame", bad
+    rows = httpx.post(url + "/by_column", json={"frame": [[1, 2], [3, 4]]})  # rows take the schema's columns
+    assert rows.json() == {"a": [1, 3], "b": [2, 4], "total": [3, 7]}
     broken = httpx.post(url + "/describe", content=b"\xff\xfe\x00", headers={"content-type": "text/csv"})
     assert broken.status_code == 400 and "text/csv" in broken.json()["message"]
+
+
+def test_a_parquet_body_needs_pyarrow_on_the_server(url: str) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # the test extra does not install it: a clear 400, not a 500
+        answer = httpx.post(url + "/describe", content=b"PAR1....PAR1",
+                            headers={"content-type": "application/vnd.apache.parquet"})
+        assert answer.status_code == 400 and "install pyarrow" in answer.json()["message"]
+        return
+    body = pd.DataFrame({"a": [1, 3], "b": [2, 4]}).to_parquet()
+    answer = httpx.post(url + "/describe", content=body, headers={"content-type": "application/vnd.apache.parquet"})
+    assert answer.json()[0] == {"stat": "mean", "a": 2.0, "b": 3.0}
 
 
 def test_tensor_schema_converts_and_checks_dtype_and_shape(url: str) -> None:
@@ -166,3 +184,23 @@ def test_bento_and_a_plain_service_never_import_pillow_or_pandas(tmp_path: Path)
     shutil.copy(HERE / "plain.py", tmp_path / "plain.py")
     with serve(["plain:Plain"], cwd=tmp_path) as server:
         assert httpx.post(server.url + "/heavy", json={"text": "x"}).json() == ["x"]
+
+
+def test_between_services_an_image_object_passes_as_itself_and_a_file_name_does_not() -> None:
+    import asyncio
+    import pickle
+
+    from bento.core.errors import InvalidArgument
+    from bento.runtime.codec import PICKLE_TYPE, Decoder
+
+    sys.path.insert(0, str(HERE))
+    try:
+        from service import Media
+    finally:
+        sys.path.remove(str(HERE))
+    decoder = Decoder(Media.apis["resize"].signature, internal=True)
+    image = Image.new("RGB", (3, 3))
+    kwargs = asyncio.run(decoder.decode(PICKLE_TYPE, pickle.dumps({"image": image}), None, None))
+    assert kwargs["image"] is not image and kwargs["image"].size == (3, 3) and kwargs["height"] == 4
+    with pytest.raises(InvalidArgument, match="a string naming a file"):
+        asyncio.run(decoder.decode(PICKLE_TYPE, pickle.dumps({"image": "/etc/passwd"}), None, None))

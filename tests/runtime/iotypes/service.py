@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import bentoml
@@ -52,8 +53,9 @@ class Media:
     def as_csv(self, frame: pd.DataFrame) -> Annotated[pd.DataFrame, ContentType("text/csv")]:
         return frame.sort_values(frame.columns[0])
 
-    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=2000)
+    @bentoml.api(batchable=True, max_batch_size=64, max_latency_ms=20000)
     def scores(self, rows: pd.DataFrame) -> pd.DataFrame:
+        time.sleep(0.3)  # while one call runs, the next requests queue and merge
         return pd.DataFrame({"score": rows["x"] * 10, "batch": len(rows)})
 
     @bentoml.api
