@@ -6,14 +6,16 @@ builder's manifest describe results with ``kind.response_content`` / ``kind.desc
 encodes results with ``kind.encode`` and picks its transport glue (body, file, stream) by
 ``kind.transport``; the HTTP clients decode answers with ``kind.decode``.
 
-Adding a kind (say PIL images)
-------------------------------
-1. Write one module here, e.g. ``core/kinds/image.py``, with a subclass of :class:`~bento.core.kinds.base.IOKind`:
+Adding a kind (``image.py`` and ``frame.py`` are worked examples)
+------------------------------------------------------------------
+1. Write one module here, e.g. ``core/kinds/audio.py``, with a subclass of :class:`~bento.core.kinds.base.IOKind`:
    set ``name`` and ``default_content_type``; implement ``matches`` (is a return annotation of this kind?
    compare by module and class name so the framework stays an optional, lazily imported dependency),
    ``encode`` (result -> content type and bytes), ``describe`` (its JSON schema, usually binary) and
    ``decode`` (what a client makes of the bytes). Set ``upload = True`` and implement ``matches_param``
-   if parameters of that type are sent as multipart files.
+   if parameters of that type are sent as multipart files, ``param_hook`` (a pydantic marker reading and
+   dumping values of a type pydantic does not know) and ``body_media`` / ``read_body`` if a whole request
+   body of some media type can be the API's one parameter.
 2. Add one line to :data:`BUILTIN` below (before ``JSONKind``, the catch-all), or call :func:`register`
    from a plug-in. Kinds are tried in order, so a specific kind must come before a general one.
 
