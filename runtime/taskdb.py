@@ -113,10 +113,20 @@ class TaskDB:
         self.owner = uuid.uuid4().hex  # this process's claims
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a task acknowledged to its client survives power loss, not only a crash.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        # Every worker opens the file at start-up at the same moment. Switching to WAL and creating the
+        # schema can answer "database is locked" without waiting on the busy handler: retry for a while.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                # FULL: a task acknowledged to its client survives power loss, not only a crash.
+                self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @_serialized
     def close(self) -> None:
