@@ -55,5 +55,5 @@ def get_current_service() -> Any:
 
 
 def set_current_service(instance: Any) -> None:
-    """Called by whoever runs the service, once its instance exists."""
-    _instance[:] = [instance]
+    """Called by whoever runs the service, once its instance exists (None when it stopped)."""
+    _instance[:] = [] if instance is None else [instance]

@@ -107,6 +107,8 @@ class Runtime:
                     logger.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
         if self.tasks is not None:
             await self.tasks.stop()
+        if self.instance is not None:
+            set_current_service(None)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, name: str) -> bool:
